@@ -1,0 +1,3 @@
+from langadapt.cli.main import main
+
+raise SystemExit(main())

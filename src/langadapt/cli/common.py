@@ -1,0 +1,95 @@
+"""Helpers shared by the CLI commands: recipe arguments, flags generated from the config model, error handling."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import typing
+from typing import Any, Callable, Sequence
+
+from pydantic import BaseModel
+
+from langadapt.errors import UserError
+
+
+def add_recipe_args(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    if required:
+        parser.add_argument("recipe", help="Recipe YAML file.")
+    else:
+        parser.add_argument("--recipe", help="Recipe YAML file to take settings from (flags and overrides win).")
+    parser.add_argument("overrides", nargs="*", default=[], metavar="key.sub=value",
+                        help="Override recipe settings, e.g. pretrain.learning_rate=1e-4 clean.dedup.near=false.")
+
+
+def _scalar_type(annotation: Any) -> type | None:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _scalar_type(args[0]) if len(args) == 1 else None
+    if origin is typing.Literal:
+        return str
+    if annotation in (int, float, str, bool):
+        return annotation
+    return None
+
+
+def add_config_flags(parser: argparse.ArgumentParser, model: type[BaseModel], section: str,
+                     skip: Sequence[str] = ()) -> None:
+    """One `--flag` per scalar field of a config section, with the field's own description as help.
+
+    Values are collected as `section.field=value` overrides, so the recipe model stays the single
+    source of names, defaults, validation and docs.
+    """
+    group = parser.add_argument_group(f"{section} settings (same as the recipe's `{section}` section)")
+    for name, field in model.model_fields.items():
+        if name in skip:
+            continue
+        kind = _scalar_type(field.annotation)
+        if kind is None:
+            continue
+        flag = "--" + name.replace("_", "-")
+        default = field.default if field.default is not None else "none"
+        help_text = f"{field.description or ''} [default: {default}]"
+        choices = None
+        if typing.get_origin(field.annotation) is typing.Literal:
+            choices = list(typing.get_args(field.annotation))
+        else:
+            inner = [a for a in typing.get_args(field.annotation) if typing.get_origin(a) is typing.Literal]
+            if inner:
+                choices = list(typing.get_args(inner[0]))
+        dest = f"cfg__{section}__{name}"
+        if kind is bool:
+            group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            group.add_argument(flag, dest=dest, default=None, choices=choices, help=help_text,
+                               type=str)
+
+
+def collect_config_flags(args: argparse.Namespace) -> list[str]:
+    """Turn the generated flags that were given into `section.field=value` overrides."""
+    found = []
+    for key, value in vars(args).items():
+        if key.startswith("cfg__") and value is not None:
+            _, section, name = key.split("__", 2)
+            found.append(f"{section}.{name}={str(value).lower() if isinstance(value, bool) else value}")
+    return found
+
+
+def run_guarded(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    try:
+        code = func(args)
+    except UserError as exc:
+        print(f"langadapt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("langadapt: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+def not_built(name: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        print(f"langadapt {name}: this stage is not built yet in this version of langadapt.", file=sys.stderr)
+        return 3
+
+    return handler

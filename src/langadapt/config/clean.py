@@ -1,0 +1,36 @@
+"""The `clean` section: normalise, filter and deduplicate the corpora."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from langadapt.config.base import Section
+
+
+class DedupConfig(Section):
+    exact: bool = Field(True, description="Drop documents whose normalised text hashes equal an earlier one.")
+    near: bool = Field(True, description="Drop near-duplicates found by MinHash LSH.")
+    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity above which two documents are near-duplicates.")
+    num_perm: int = Field(128, ge=16, description="MinHash permutations: more is more accurate and slower.")
+    ngram: int = Field(5, ge=1, description="Character n-gram size for MinHash shingles (characters suit CJK, Thai and Tibetan).")
+
+
+class CleanConfig(Section):
+    enabled: bool = Field(True, description="Run this stage.")
+    preset: Literal["zh-Hant", "zh-Hans", "bo", "th", "en", "generic"] | None = Field(None, description="Language preset of normalisers and filters; defaults from the recipe's first language.")
+    normalizers: list[str] | None = Field(None, description="Ordered normaliser names, overriding the preset's list.")
+    opencc: str | None = Field(None, description="OpenCC conversion to apply, e.g. `s2twp` (Simplified to Taiwan Traditional with phrases).")
+    min_chars: int = Field(1, ge=0, description="Drop documents shorter than this many characters.")
+    max_chars: int = Field(1_000_000, ge=1, description="Drop documents longer than this many characters (before tokenising).")
+    min_script_share: float | None = Field(None, ge=0, le=1, description="Drop documents whose share of target-script letters is below this (preset default when None).")
+    max_simplified_share: float | None = Field(None, ge=0, le=1, description="Traditional corpora: drop documents with a larger share of Simplified-only characters.")
+    max_duplicate_line_share: float = Field(0.3, ge=0, le=1, description="Gopher-style: drop documents whose duplicated lines exceed this share of lines.")
+    max_top_ngram_share: float = Field(0.2, ge=0, le=1, description="Gopher-style: drop documents whose most frequent character n-gram covers more than this share.")
+    max_tokens: int | None = Field(4096, ge=1, description="Drop (never cut) documents longer than this many tokens of the base tokenizer; None disables.")
+    dedup: DedupConfig = Field(default_factory=DedupConfig, description="Deduplication settings.")
+    heldout_fraction: float = Field(0.02, ge=0, lt=1, description="Share of kept documents set aside, by a hash of their text, for evaluation only.")
+    output_format: Literal["jsonl", "parquet"] = Field("jsonl", description="Format of the cleaned shards.")
+    shard_size: int = Field(100_000, ge=1, description="Documents per output shard.")
+    workers: int = Field(1, ge=1, description="Worker processes for normalising and filtering.")

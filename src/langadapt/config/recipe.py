@@ -1,0 +1,60 @@
+"""A whole adaptation in one typed object: the single source for YAML recipes, CLI options and the model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, PrivateAttr
+
+from langadapt.config.base import Section
+from langadapt.config.clean import CleanConfig
+from langadapt.config.corpus import CorpusSpec
+from langadapt.config.evaluation import EvalConfig
+from langadapt.config.export import ExportConfig
+from langadapt.config.generation import GenerationConfig
+from langadapt.config.tokenizer import TokenizerConfig
+from langadapt.config.train import PretrainConfig, SftConfig
+
+STAGES = ("clean", "tokenizer", "pretrain", "sft", "eval", "export")
+
+
+class HardwareSpec(Section):
+    gpu: str | None = Field(None, description="GPU the recipe was written for, e.g. `a10-24gb`, `a100-40gb`, `h100-80gb` (used by `langadapt plan`).")
+    num_gpus: int = Field(1, ge=1, description="GPUs per run.")
+
+
+class Recipe(Section):
+    name: str = Field(description="Run name: outputs go to `<run_dir>/<name>/`.")
+    description: str = Field("", description="One paragraph for the model card.")
+    base_model: str = Field(description="Hub id, local directory, GGUF file or built-in alias (e.g. `smollm2-135m-instruct`).")
+    languages: list[str] = Field(description="Target languages as BCP-47 tags, e.g. `[zh-Hant]`, `[bo]`, `[th]`.")
+    base_language: str = Field("en", description="The base model's main language, scored for forgetting.")
+    run_dir: str = Field("runs", description="Folder holding every run; relative to the working directory.")
+    seed: int = Field(42, description="Global seed.")
+    corpora: list[CorpusSpec] = Field(default_factory=list, description="Raw text sources.")
+    clean: CleanConfig = Field(default_factory=CleanConfig, description="Corpus cleaning.")
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig, description="Tokenizer extension.")
+    pretrain: PretrainConfig = Field(default_factory=PretrainConfig, description="Continual pretraining.")
+    sft: SftConfig = Field(default_factory=lambda: SftConfig(enabled=False), description="Instruction tuning.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="Evaluation.")
+    export: ExportConfig = Field(default_factory=ExportConfig, description="Export and model card.")
+    generation: GenerationConfig = Field(default_factory=GenerationConfig, description="Default generation options of the result.")
+    hardware: HardwareSpec = Field(default_factory=HardwareSpec, description="Hardware the recipe targets.")
+
+    _source: Path | None = PrivateAttr(None)
+
+    @property
+    def source(self) -> Path | None:
+        """The YAML file this recipe came from, when it came from one."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative corpus paths resolve against the recipe's folder."""
+        return self._source.parent if self._source else Path.cwd()
+
+    def run_path(self) -> Path:
+        return Path(self.run_dir) / self.name
+
+    def stage_enabled(self, stage: str) -> bool:
+        return bool(getattr(self, stage).enabled)

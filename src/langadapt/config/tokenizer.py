@@ -1,0 +1,20 @@
+"""The `tokenizer` section: extend the base tokenizer and initialise new embeddings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from langadapt.config.base import Section
+
+
+class TokenizerConfig(Section):
+    enabled: bool = Field(True, description="Run this stage; when off, later stages use the base tokenizer.")
+    method: Literal["auto", "bpe", "sentencepiece"] = Field("auto", description="`auto` picks by the base tokenizer: continued BPE for HF BPE tokenizers, SentencePiece merge when the base ships a tokenizer.model.")
+    new_tokens: int | None = Field(8000, ge=1, description="Number of new pieces to learn (upper bound when `target_tokens_per_char` is set).")
+    target_tokens_per_char: float | None = Field(None, gt=0, description="Stop adding pieces once held-out text reaches this many tokens per character.")
+    min_frequency: int = Field(2, ge=1, description="A new merge must occur at least this often in the corpus.")
+    max_corpus_chars: int = Field(50_000_000, ge=1, description="Read at most this many characters of cleaned corpus to learn from.")
+    init: Literal["mean", "random", "freq-weighted", "focus"] = Field("mean", description="New embedding rows: mean of the sub-token embeddings (default), random, frequency-weighted, or FOCUS-style.")
+    pad_to_multiple_of: int = Field(64, ge=1, description="Pad the embedding matrix to a multiple of this for speed.")

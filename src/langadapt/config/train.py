@@ -1,0 +1,84 @@
+"""The `pretrain` and `sft` sections: methods, optimisation, data, long context, checkpoints."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from langadapt.config.base import Section
+
+
+class LoraSettings(Section):
+    r: int = Field(64, ge=1, description="LoRA rank.")
+    alpha: int = Field(128, ge=1, description="LoRA alpha (scale = alpha / r).")
+    dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], description="Module names that get adapters (QKVO + MLP by default).")
+    train_new_embeddings: bool = Field(True, description="Also train the embedding and output rows of tokens added by the tokenizer stage.")
+    embedding_learning_rate: float | None = Field(None, gt=0, description="Learning rate of the new token rows (defaults to the stage's learning rate).")
+    modules_to_save: list[str] = Field(default_factory=list, description="Extra modules trained in full (e.g. `embed_tokens`, `lm_head`, `norm` for long context).")
+
+
+class QuantSettings(Section):
+    quant_type: Literal["nf4", "fp4"] = Field("nf4", description="4-bit data type.")
+    double_quant: bool = Field(True, description="Quantise the quantisation constants too (saves ~0.4 bits/param).")
+    compute_dtype: Literal["bf16", "fp16", "fp32"] = Field("bf16", description="Matmul dtype for the dequantised weights.")
+
+
+class LongContextSettings(Section):
+    s2_attn: bool = Field(False, description="Shifted sparse attention (LongLoRA) during training; inference uses full attention.")
+    group_size_ratio: float = Field(0.25, gt=0, le=1, description="S2-Attn group size as a share of the sequence length.")
+    rope_scaling: dict | None = Field(None, description="RoPE scaling passed to the model config, e.g. `{rope_type: linear, factor: 4.0}`.")
+
+
+class TrainConfig(Section):
+    enabled: bool = Field(True, description="Run this stage.")
+    method: Literal["full", "lora", "qlora", "embeddings"] = Field("lora", description="`embeddings` trains only the new token rows (stage one of the Chinese-LLaMA scheme).")
+    learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate.")
+    min_learning_rate: float = Field(0.0, ge=0, description="Floor of the cosine schedule.")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="Learning-rate schedule after warmup.")
+    warmup_steps: int = Field(0, ge=0, description="Warmup optimiser steps (takes precedence over warmup_ratio when > 0).")
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="Warmup as a share of all steps.")
+    epochs: float = Field(1.0, gt=0, description="Passes over the training data.")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimiser steps (overrides epochs).")
+    max_minutes: float | None = Field(None, gt=0, description="Stop after this much wall time, with the schedule planned for it (for fixed-budget runs).")
+    per_device_batch_size: int = Field(8, ge=1, description="Sequences per device per micro-step.")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Micro-steps per optimiser step.")
+    max_seq_length: int = Field(1024, ge=8, description="Tokens per training sequence (the cutoff).")
+    packing: bool = Field(True, description="Pack documents into full sequences with per-document attention (True increases speed).")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    adam_beta1: float = Field(0.9, ge=0, lt=1, description="AdamW beta1.")
+    adam_beta2: float = Field(0.999, ge=0, lt=1, description="AdamW beta2.")
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field("auto", description="`auto`: bf16 where the GPU supports it, fp32 on CPU.")
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in backward to save memory (slower).")
+    seed: int = Field(42, description="Seed for data order, dropout and initialisation.")
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings (methods lora and qlora).")
+    quant: QuantSettings = Field(default_factory=QuantSettings, description="4-bit settings (method qlora).")
+    long_context: LongContextSettings = Field(default_factory=LongContextSettings, description="Long-context settings.")
+    validation_fraction: float = Field(0.01, ge=0, lt=1, description="Share of training sequences held out for validation loss.")
+    eval_every: int = Field(0, ge=0, description="Validation every N optimiser steps (0: only at the end).")
+    save_every: int = Field(0, ge=0, description="Checkpoint every N optimiser steps (0: only at the end).")
+    keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept; older ones are deleted.")
+    log_every: int = Field(1, ge=1, description="Log metrics every N optimiser steps.")
+    tensorboard: bool = Field(False, description="Also write TensorBoard logs (needs the tensorboard extra).")
+
+
+class PretrainConfig(TrainConfig):
+    corpora: list[str] | None = Field(None, description="Names of corpora to train on (default: all).")
+
+
+class SftDataSpec(Section):
+    path: str | None = Field(None, description="JSON/JSONL file of Alpaca, ShareGPT or OpenAI-messages records.")
+    builtin: str | None = Field(None, description="Built-in task set, e.g. `poem-tasks` (next line and author, from held-out poems).")
+    format: Literal["auto", "alpaca", "sharegpt", "messages"] = Field("auto", description="Record format; `auto` detects it.")
+    weight: float = Field(1.0, gt=0, description="Sampling weight when several datasets are mixed.")
+    max_examples: int | None = Field(None, ge=1, description="Use at most this many examples.")
+
+
+class SftConfig(TrainConfig):
+    learning_rate: float = Field(1e-4, gt=0, description="Peak learning rate.")
+    packing: bool = Field(False, description="Pack conversations into full sequences (True increases speed).")
+    datasets: list[SftDataSpec] = Field(default_factory=list, description="Instruction datasets.")
+    chat_template: str | None = Field(None, description="Named or literal chat template; default: the tokenizer's own.")
+    system_prompt: str | None = Field(None, description="System message prepended to every conversation that has none.")
