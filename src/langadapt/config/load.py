@@ -13,6 +13,24 @@ from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
 
 
+# Names people bring from other tools; difflib alone would not find these.
+KNOWN_ALIASES = {
+    "rank": "r", "lora_rank": "r", "lora_alpha": "alpha", "lr": "learning_rate", "min_lr": "min_learning_rate",
+    "epoch": "epochs", "num_epochs": "epochs", "num_train_epochs": "epochs", "batch_size": "per_device_batch_size",
+    "train_batch_size": "per_device_batch_size", "grad_accum": "gradient_accumulation_steps",
+    "cutoff_len": "max_seq_length", "max_length": "max_seq_length", "model": "base_model",
+    "lr_scheduler_type": "lr_scheduler", "warmup": "warmup_steps",
+}
+
+
+def suggest(key: str, valid: list[str]) -> str | None:
+    alias = KNOWN_ALIASES.get(key)
+    if alias in valid:
+        return alias
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 class RecipeError(UserError, ValueError):
     """A recipe that cannot be used; the message is meant for the user as is."""
 
@@ -97,9 +115,9 @@ def format_error(err: dict, source: str) -> str:
         parent = _model_at(Recipe, loc[:-1])
         hint = ""
         if parent is not None:
-            close = difflib.get_close_matches(str(loc[-1]), list(parent.model_fields), n=1, cutoff=0.5)
+            close = suggest(str(loc[-1]), list(parent.model_fields))
             if close:
-                hint = f", did you mean {close[0]}?"
+                hint = f", did you mean {close}?"
         return f"{source}: {key_path}: unknown key{hint}"
     if err["type"] == "missing":
         return f"{source}: {key_path}: required key is missing"
