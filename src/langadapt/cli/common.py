@@ -62,7 +62,7 @@ def add_config_flags(parser: argparse.ArgumentParser, model: type[BaseModel], se
             group.add_argument(flag, dest=dest, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
             group.add_argument(flag, dest=dest, default=None, choices=choices, help=help_text,
-                               type=str)
+                               type=str, metavar=None if choices else name.upper())
 
 
 def collect_config_flags(args: argparse.Namespace) -> list[str]:

@@ -1,10 +1,103 @@
-"""`langadapt eval` (not built yet)."""
+"""`langadapt eval`: score one or more models side by side.
+
+    langadapt eval --model smollm2-135m-instruct --tasks udhr-bpc
+    langadapt eval --model base=smollm2-135m-instruct --model cpt=runs/x/pretrain/model \\
+        --tasks udhr-bpc,udhr-translate --languages en,zh-Hant,bo --out runs/x/eval-manual
+"""
 
 from __future__ import annotations
 
-from langadapt.cli.common import not_built
+import argparse
+from pathlib import Path
+
+from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
+from langadapt.config.evaluation import EvalConfig
+from langadapt.errors import UserError
+
+DESCRIPTION = """\
+Evaluate models on the same texts and tasks and print them side by side.
+
+Bits per character (and per UTF-8 byte) is the language-modelling score that stays comparable
+when the tokenizer changes; per-token perplexity is shown beside it but is not comparable
+across tokenizers. Built-in tasks: udhr-bpc, udhr-translate, heldout-bpc, poem-next-line,
+poem-author-mc; or pass task files (.jsonl/.yaml).
+"""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
 
 
 def register(sub) -> None:
-    p = sub.add_parser("eval", help="Evaluate models: bits per character, task scores, multiple choice, LLM judge.", description="Evaluate models: bits per character, task scores, multiple choice, LLM judge.")
-    p.set_defaults(func=not_built("eval"))
+    p = sub.add_parser("eval", help="Evaluate models: bits per character, task scores, multiple choice, LLM judge.",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", action="append", default=[], metavar="[LABEL=]MODEL",
+                   help="Model to evaluate (alias, folder, GGUF, adapter or Hub id); repeat to compare. "
+                        "Default: the recipe's base model.")
+    p.add_argument("--label", action="append", default=[], help="Column label for each --model, in order.")
+    p.add_argument("--tasks", action="append", help="Comma-separated tasks (built-in names or task files).")
+    p.add_argument("--languages", action="append", help="Comma-separated languages for UDHR tasks, e.g. en,zh-Hant,bo.")
+    p.add_argument("--heldout", help="Held-out JSONL {text, language} for the heldout-bpc task.")
+    p.add_argument("--out", default="eval-results", help="Folder for results.json, results.md and results.png.")
+    p.add_argument("--judge-url", help="OpenAI-compatible base URL of a judge model (enables pairwise judging).")
+    p.add_argument("--judge-model", help="Judge model name at --judge-url.")
+    p.add_argument("--max-new-tokens", type=int, help="Most tokens generated per answer in generation tasks.")
+    add_recipe_args(p)
+    add_config_flags(p, EvalConfig, "eval", skip=("enabled", "languages", "tasks", "compare"))
+    p.set_defaults(func=main)
+
+
+def _models(args: argparse.Namespace, default: str | None) -> dict[str, str]:
+    refs = args.model or ([default] if default else [])
+    if not refs:
+        raise UserError("no model to evaluate: pass --model (or a --recipe with base_model)")
+    if args.label and len(args.label) != len(refs):
+        raise UserError(f"{len(args.label)} --label for {len(refs)} --model; give one label per model or none")
+    models: dict[str, str] = {}
+    for i, ref in enumerate(refs):
+        label, _, path = ref.partition("=") if "=" in ref and not Path(ref).exists() else ("", "", ref)
+        label = args.label[i] if args.label else (label or Path(path).name or path)
+        if label in models:
+            label = f"{label}-{i + 1}"
+        models[label] = path
+    return models
+
+
+def main(args: argparse.Namespace) -> int:
+    from langadapt.config.load import load_recipe, recipe_from_dict
+
+    overrides = list(args.overrides) + collect_config_flags(args)
+    if args.tasks:
+        overrides.append(f"eval.tasks=[{', '.join(repr(t) for t in _split(args.tasks))}]")
+    if args.languages:
+        overrides.append(f"eval.languages=[{', '.join(_split(args.languages))}]")
+    if args.judge_url:
+        overrides.append(f"eval.judge.base_url={args.judge_url}")
+    if args.judge_model:
+        overrides.append(f"eval.judge.model={args.judge_model}")
+    if args.max_new_tokens:
+        overrides.append(f"eval.generation.max_new_tokens={args.max_new_tokens}")
+    if args.recipe:
+        recipe = load_recipe(args.recipe, overrides)
+    else:
+        base = args.model[0].split("=", 1)[-1] if args.model else "none"
+        recipe = recipe_from_dict({"name": "eval", "base_model": base, "languages": ["en"]}, "<command line>", overrides)
+    cfg = recipe.eval
+    if args.recipe and cfg.languages is None:
+        # As in the pipeline: the recipe's target languages plus the base language, to see forgetting.
+        cfg = cfg.model_copy(update={"languages": list(dict.fromkeys([*recipe.languages, recipe.base_language]))})
+    models = _models(args, recipe.base_model if args.recipe else None)
+    if cfg.backend == "lm-eval":
+        from langadapt.eval.lmeval import evaluate_lm_eval
+
+        results = evaluate_lm_eval(models, cfg, out_dir=Path(args.out))
+    else:
+        from langadapt.eval.runner import evaluate
+
+        results = evaluate(models, cfg.tasks, cfg, out_dir=Path(args.out), heldout=args.heldout)
+    from langadapt.eval.report import render_markdown
+
+    print(render_markdown(results))
+    for name, path in results.get("files", {}).items():
+        print(f"{name}: {path}")
+    return 0

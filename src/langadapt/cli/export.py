@@ -1,10 +1,111 @@
-"""`langadapt export` (not built yet)."""
+"""`langadapt export`: merged standalone weights (or the adapter alone) plus a model card.
+
+    langadapt export --run-dir runs/demo-zh-tw --out exports/demo --dtype bf16
+    langadapt export --model runs/demo/tokenizer/model --adapter runs/demo/pretrain/adapter --out exports/demo
+    langadapt export --adapter my-lora/ --out merged/ --version 2025.01.31 --push-to-hub me/my-model
+"""
 
 from __future__ import annotations
 
-from langadapt.cli.common import not_built
+import argparse
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from langadapt.cli.common import add_config_flags, add_recipe_args
+from langadapt.config.export import ExportConfig
+from langadapt.errors import UserError
+
+DESCRIPTION = """\
+Merge LoRA adapters (new-token rows included) into the weights and save a standalone
+safetensors checkpoint with the extended tokenizer, chat template, generation_config.json
+and a model card written from the run's manifests. The merged logits are checked against
+base+adapter; the export fails if they differ beyond the dtype's tolerance.
+"""
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="Export merged weights and write the model card.", description="Export merged weights and write the model card.")
-    p.set_defaults(func=not_built("export"))
+    p = sub.add_parser("export", help="Export merged weights and write the model card.", description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_argument_group("what to export")
+    src.add_argument("--run-dir", help="A run folder (runs/NAME): exports its newest model and writes the card from its manifests.")
+    src.add_argument("--model", help="Model to export, or the base the adapter applies to (alias, folder, GGUF, Hub id).")
+    src.add_argument("--adapter", help="PEFT adapter folder to merge (its base comes from adapter_config.json unless --model is given).")
+    p.add_argument("--out", required=True, help="Folder to write the export to (replaced as a whole on success).")
+    add_config_flags(p, ExportConfig, "export", skip=("enabled",))
+    add_recipe_args(p)
+    p.set_defaults(func=main)
+
+
+def _flag_values(args: argparse.Namespace) -> dict:
+    """The export flags that were given, as typed values (no YAML parsing: `--version 1.0` stays a string)."""
+    return {key.split("__", 2)[2]: value for key, value in vars(args).items()
+            if key.startswith("cfg__export__") and value is not None}
+
+
+def _config(args: argparse.Namespace, recipe) -> ExportConfig:
+    base: dict = {}
+    if recipe is not None:
+        base = recipe.export.model_dump()
+    elif args.overrides:
+        from langadapt.config.load import apply_overrides
+
+        for text in args.overrides:
+            if not text.startswith("export."):
+                raise UserError(f"override {text!r}: without a recipe only export.* settings apply")
+        base = apply_overrides({"export": {}}, args.overrides)["export"]
+    try:
+        return ExportConfig.model_validate({**base, **_flag_values(args)})
+    except ValidationError as exc:
+        raise UserError("; ".join(f"export.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+
+
+def _recipe(args: argparse.Namespace):
+    from langadapt.config.load import load_recipe
+
+    if args.recipe:
+        return load_recipe(args.recipe, args.overrides)
+    if args.run_dir and (Path(args.run_dir) / "recipe.yaml").is_file():
+        return load_recipe(Path(args.run_dir) / "recipe.yaml", args.overrides)
+    return None
+
+
+def main(args: argparse.Namespace) -> int:
+    from langadapt.export.build import ExportJob, run_export
+    from langadapt.rundir import RunDir
+
+    if not (args.run_dir or args.model or args.adapter):
+        raise UserError("give --run-dir, --model or --adapter")
+    recipe = _recipe(args)
+    cfg = _config(args, recipe)
+    if recipe is not None:
+        recipe.export = cfg
+    manifests, heldout, store = {}, [], None
+    model, adapter = args.model, args.adapter
+    if args.run_dir:
+        run_dir = RunDir(args.run_dir)
+        if not run_dir.root.is_dir():
+            raise UserError(f"--run-dir {args.run_dir}: no such folder")
+        if recipe is None:
+            raise UserError(f"--run-dir {args.run_dir}: no recipe.yaml there; pass --recipe")
+        from langadapt.export.stage import export_source, heldout_texts
+        from langadapt.stages import StageContext
+
+        manifests = run_dir.manifests()
+        artifacts = {f"{s}.{k}": v for s, m in manifests.items() for k, v in (m.get("outputs") or {}).items()}
+        ctx = StageContext(recipe=recipe, out_dir=Path(args.out), run_dir=run_dir, artifacts=artifacts)
+        if model is None and adapter is None:
+            model, adapter = export_source(ctx)
+        heldout = heldout_texts(artifacts.get("clean.heldout"), cfg.verify_texts)
+        store = run_dir.root / "export-changelog.json"
+    job = ExportJob(out=Path(args.out), model=model, adapter=adapter, config=cfg, recipe=recipe,
+                    manifests=manifests, heldout=heldout, changelog_store=store)
+    done = run_export(job)
+    record = done["record"]
+    print(f"exported v{record['version']} to {done['folder']} ({record.get('format')}, card {done['card']})")
+    for what, result in (record.get("verification") or {}).items():
+        print(f"  check {what}: max logit difference {result['max_abs_diff']:.3g} "
+              f"(relative {result['relative_diff']:.2g}, tolerance {result['tolerance']:g}), top-1 agreement {result['top1_agreement']:.1%}")
+    if record.get("hub_url"):
+        print(f"  pushed: {record['hub_url']}")
+    return 0

@@ -1,13 +1,118 @@
-"""`langadapt chat`, `langadapt serve`, `langadapt webui` (not built yet)."""
+"""`langadapt chat`, `langadapt serve`, `langadapt webui`: talk to a model after any stage."""
 
 from __future__ import annotations
 
-from langadapt.cli.common import not_built
+import argparse
+import os
+
+from langadapt.cli.common import add_config_flags, collect_config_flags
+from langadapt.config.generation import GenerationConfig
+from langadapt.errors import UserError
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="Alias, local model folder, GGUF file, adapter folder or Hub id.")
+    p.add_argument("--adapter", help="PEFT adapter folder applied on top of MODEL (merged for speed).")
+    p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="Weights dtype [default: auto].")
+    p.add_argument("--device", help="torch device, e.g. cuda or cpu [default: where the model loads].")
+    p.add_argument("--recipe", help="Recipe YAML whose `generation` section gives the defaults.")
+    p.add_argument("overrides", nargs="*", default=[], metavar="generation.key=value",
+                   help="Generation overrides, e.g. generation.stop='[\"###\"]' generation.begin_suppress_tokens=[2].")
+    add_config_flags(p, GenerationConfig, "generation")
+
+
+def generation_config(args: argparse.Namespace) -> GenerationConfig:
+    """Recipe defaults, then `generation.*` overrides, then the generated flags."""
+    from pydantic import ValidationError
+
+    from langadapt.config import load_recipe
+    from langadapt.config.load import apply_overrides
+
+    overrides = list(args.overrides) + collect_config_flags(args)
+    bad = [o for o in overrides if not o.startswith("generation.")]
+    if bad:
+        raise UserError(f"only generation.* overrides apply here, got: {' '.join(bad)}")
+    base = load_recipe(args.recipe).generation.model_dump() if args.recipe else {}
+    data = apply_overrides({"generation": base}, overrides)["generation"]
+    try:
+        return GenerationConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UserError(f"generation.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from langadapt.serve.chat import run_chat
+
+    return run_chat(args.model, args.adapter, generation_config(args), prompt=args.prompt, system=args.system,
+                    mode=args.mode, dtype=args.dtype, device=args.device)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    config = generation_config(args)
+    api_key = args.api_key or os.environ.get("LANGADAPT_API_KEY")
+    names = args.served_model_name or [args.model]
+    if args.engine == "vllm":
+        from langadapt.serve.vllm import serve_with_vllm
+
+        return serve_with_vllm(args.model, args.adapter, host=args.host, port=args.port, api_key=api_key,
+                               served_names=names, dtype=args.dtype)
+    from langadapt.serve.loading import start_engine
+    from langadapt.serve.server import serve
+
+    engine = start_engine(args.model, args.adapter, max_batch_size=args.max_batch_size, dtype=args.dtype,
+                          device=args.device)
+    try:
+        serve(engine, names, host=args.host, port=args.port, api_key=api_key, defaults=config,
+              log_level=args.log_level)
+    finally:
+        engine.shutdown()
+    return 0
+
+
+def _webui(args: argparse.Namespace) -> int:
+    from langadapt.errors import require
+
+    require("gradio", "webui", "langadapt webui")
+    from langadapt.serve.webui import run_webui
+
+    return run_webui(args.model, args.adapter, generation_config(args), compare=args.compare,
+                     compare_adapter=args.compare_adapter, host=args.host, port=args.port, dtype=args.dtype,
+                     device=args.device)
 
 
 def register(sub) -> None:
-    for cmd, help_text in (("chat", "Talk to a model in the terminal."),
-                           ("serve", "OpenAI-compatible HTTP API."),
-                           ("webui", "Gradio chat page with side-by-side mode.")):
-        p = sub.add_parser(cmd, help=help_text, description=help_text)
-        p.set_defaults(func=not_built(cmd))
+    p = sub.add_parser("chat", help="Talk to a model in the terminal.", description=(
+        "Interactive chat with streaming answers and multi-turn history. In the session: /reset, /show, "
+        "/set KEY VALUE (e.g. /set temperature 0.2), /system TEXT, /quit."))
+    _model_args(p)
+    p.add_argument("--prompt", help="Answer this one prompt and exit (no interactive session).")
+    p.add_argument("--system", help="System prompt for the conversation.")
+    p.add_argument("--mode", default="auto", choices=["auto", "chat", "completion"],
+                   help="chat uses the chat template; completion continues plain text (base models). "
+                        "auto: chat when the tokenizer has a chat template [default: auto].")
+    p.set_defaults(func=_chat)
+
+    p = sub.add_parser("serve", help="OpenAI-compatible HTTP API.", description=(
+        "OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models, /health. "
+        "Concurrent requests are batched together."))
+    _model_args(p)
+    p.add_argument("--host", default="127.0.0.1", help="Address to bind [default: 127.0.0.1, this machine only].")
+    p.add_argument("--port", type=int, default=8000, help="Port [default: 8000].")
+    p.add_argument("--api-key", help="Require `Authorization: Bearer KEY` (or set LANGADAPT_API_KEY).")
+    p.add_argument("--served-model-name", action="append", help="Name(s) clients use as `model` [default: MODEL].")
+    p.add_argument("--max-batch-size", type=int, default=16, help="Most requests generated together [default: 16].")
+    p.add_argument("--engine", default="langadapt", choices=["langadapt", "vllm"],
+                   help="langadapt: built-in engine (CPU or GPU); vllm: hand the model to vLLM's server (GPU).")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("webui", help="Gradio chat page with side-by-side mode.", description=(
+        "Chat page in the browser with the generation options; --compare adds a side-by-side tab that "
+        "sends one prompt to two models (e.g. base and adapted). Needs `pip install 'langadapt[webui]'`."))
+    _model_args(p)
+    p.add_argument("--compare", help="Second model for the side-by-side tab.")
+    p.add_argument("--compare-adapter", help="Adapter applied on top of --compare (or on MODEL when --compare is absent).")
+    p.add_argument("--host", default="127.0.0.1", help="Address to bind [default: 127.0.0.1].")
+    p.add_argument("--port", type=int, default=7860, help="Port [default: 7860].")
+    p.set_defaults(func=_webui)

@@ -1,10 +1,125 @@
-"""`langadapt tokenizer` (not built yet)."""
+"""`langadapt tokenizer extend` and `langadapt tokenizer report`: thin layers over langadapt.tokenizer."""
 
 from __future__ import annotations
 
-from langadapt.cli.common import not_built
+import argparse
+import json
+from pathlib import Path
+
+from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
+from langadapt.config.tokenizer import TokenizerConfig
+from langadapt.errors import UserError
+
+_EXTEND_EXAMPLES = (
+    "examples:\n"
+    "  langadapt tokenizer extend --model smollm2-135m-instruct --corpus runs/x/clean/corpus --new-tokens 16000 --out out/tok\n"
+    "  langadapt tokenizer extend --model smollm2-135m-instruct --corpus poems.jsonl --new-tokens 4000 --init freq-weighted \\\n"
+    "      --heldout zh-Hant=heldout.jsonl --out out/tok\n"
+)
+_REPORT_EXAMPLES = (
+    "examples:\n"
+    "  langadapt tokenizer report smollm2-135m-instruct out/tok/model --text zh-Hant=heldout.jsonl --text en=english.txt\n"
+)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tokenizer", help="Extend a tokenizer with target-language pieces and report on it.", description="Extend a tokenizer with target-language pieces and report on it.")
-    p.set_defaults(func=not_built("tokenizer"))
+    p = sub.add_parser("tokenizer", help="Extend a tokenizer with target-language pieces and report on it.",
+                       description="Extend a tokenizer with target-language pieces and report on it.")
+    cmds = p.add_subparsers(dest="tokenizer_command", metavar="COMMAND")
+    cmds.required = True
+
+    ext = cmds.add_parser("extend", help="Learn new pieces on a corpus, extend the tokenizer, resize the model.",
+                          description="Continue BPE training from the base tokenizer on target-language text: base ids "
+                                      "and merges stay as they are, new merges and ids come after them. Saves the resized "
+                                      "model, the extended tokenizer and langadapt_extension.json to --out.",
+                          epilog=_EXTEND_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ext.add_argument("--model", help="Base model: alias, local folder, GGUF file or Hub id (default: the recipe's base_model).")
+    ext.add_argument("--corpus", nargs="+", help="JSONL/Parquet/text files or folders of shards to learn from.")
+    ext.add_argument("--out", help="Output folder (default: <run>/tokenizer).")
+    ext.add_argument("--heldout", action="append", default=[], metavar="LANG=PATH",
+                     help="Held-out text to report tokens/char and bits/char on (repeatable).")
+    add_config_flags(ext, TokenizerConfig, "tokenizer", skip=("enabled",))
+    add_recipe_args(ext)
+    ext.set_defaults(func=_extend)
+
+    rep = cmds.add_parser("report", help="Compare tokenizers on held-out text: tokens/char, new pieces used, chart.",
+                          epilog=_REPORT_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep.add_argument("tokenizers", nargs="+", help="Tokenizers or models (alias, folder, GGUF, Hub id); the first is the base.")
+    rep.add_argument("--text", action="append", default=[], metavar="LANG=PATH", required=True,
+                     help="Held-out text per language: .txt (one document per line), .jsonl or a folder (repeatable).")
+    rep.add_argument("--out", default="tokenizer-report", help="Folder for report.json, report.md and the chart.")
+    rep.add_argument("--max-chars", type=int, default=200_000, help="Characters read per language.")
+    rep.set_defaults(func=_report)
+
+
+def _lang_paths(items: list[str], flag: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for item in items:
+        lang, sep, path = item.partition("=")
+        if not sep or not lang or not path:
+            raise UserError(f"{flag} wants LANG=PATH, got {item!r}")
+        found.setdefault(lang, []).append(path)
+    return found
+
+
+def _read_texts(items: list[str], flag: str, max_chars: int) -> dict[str, list[str]]:
+    from langadapt.tokenizer.texts import iter_texts
+
+    return {lang: list(iter_texts(paths, max_chars=max_chars)) for lang, paths in _lang_paths(items, flag).items()}
+
+
+def _extend(args) -> int:
+    from langadapt.config import load_recipe
+    from langadapt.config.load import recipe_from_dict
+    from langadapt.tokenizer.assess import assess_extension
+    from langadapt.tokenizer.extend import extend_model
+
+    overrides = collect_config_flags(args) + list(args.overrides)
+    if args.recipe:
+        recipe = load_recipe(args.recipe, overrides)
+    else:
+        if not args.model:
+            raise UserError("tokenizer extend: pass --model (or --recipe)")
+        recipe = recipe_from_dict({"name": "tokenizer", "base_model": args.model, "languages": ["und"]},
+                                  "<command line>", overrides)
+    model = args.model or recipe.base_model
+    corpus = args.corpus
+    if not corpus:
+        raise UserError("tokenizer extend: pass --corpus (files or folders of target-language text)")
+    cfg = recipe.tokenizer
+    if cfg.method == "sentencepiece":
+        raise UserError("--method sentencepiece is not available here yet; use bpe or auto")
+    out = Path(args.out or recipe.run_path() / "tokenizer")
+    model_dir = out / "model"
+    extension, info = extend_model(model, corpus, cfg, model_dir)
+    print(f"extended {model}: {info['base_vocab_size']} -> {info['new_token_ids'][1]} tokens "
+          f"({len(extension.pieces)} new, padded to {info['padded_vocab_size']}), learned in {extension.seconds:.1f}s")
+    heldout = _read_texts(args.heldout, "--heldout", max(cfg.report_chars, 50_000)) if args.heldout else {}
+    outputs, metrics = assess_extension(model, model_dir, heldout, cfg, out, extension=extension)
+    for lang in heldout:
+        line = f"  {lang}: tokens/char {metrics['tokens_per_char_before'][lang]:.3f} -> {metrics['tokens_per_char_after'][lang]:.3f}"
+        if "bpc_before" in metrics:
+            line += f", bits/char {metrics['bpc_before'][lang]:.3f} -> {metrics['bpc_after_init'][lang]:.3f} (right after extension)"
+        print(line)
+    print(f"  model: {model_dir}\n  report: {outputs['markdown']}\n  chart: {outputs['chart']}")
+    return 0
+
+
+def _report(args) -> int:
+    from langadapt.models import load_tokenizer
+    from langadapt.tokenizer.extend import EXTENSION_FILE
+    from langadapt.tokenizer.report import compare, write_report
+
+    texts = _read_texts(args.text, "--text", args.max_chars)
+    tokenizers, first_new = {}, {}
+    for ref in args.tokenizers:
+        label = Path(ref).name if Path(ref).exists() else ref
+        tokenizers[label] = load_tokenizer(ref)
+        ext_file = Path(ref) / EXTENSION_FILE
+        if ext_file.is_file():
+            first_new[label] = json.loads(ext_file.read_text(encoding="utf-8"))["new_token_ids"][0]
+    table = compare(tokenizers, texts, first_new)
+    outputs = write_report(table, args.out)
+    print(Path(outputs["markdown"]).read_text(encoding="utf-8"))
+    print(f"chart: {outputs['chart']}")
+    return 0

@@ -1,13 +1,109 @@
-"""`langadapt pretrain`, `langadapt sft`, `langadapt plan` (not built yet)."""
+"""`langadapt pretrain`, `langadapt sft`, `langadapt plan`: thin layers over langadapt.train."""
 
 from __future__ import annotations
 
-from langadapt.cli.common import not_built
+import argparse
+import json
+from pathlib import Path
+
+from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
+from langadapt.config.train import PretrainConfig, SftConfig
+from langadapt.errors import UserError
+
+_EXAMPLES = {
+    "pretrain": "examples:\n  langadapt pretrain --model smollm2-135m-instruct --data runs/x/clean/corpus --out out/pt --method lora --max-steps 50\n"
+                "  langadapt pretrain --recipe recipes/demo-zh-tw.yaml pretrain.lora.r=16",
+    "sft": "examples:\n  langadapt sft --model out/pt/model --data alpaca.json --out out/sft --epochs 3\n"
+           "  langadapt sft --recipe recipes/demo-zh-tw.yaml",
+}
+
+
+def _recipe(args, stage: str):
+    from langadapt.config import load_recipe
+    from langadapt.config.load import recipe_from_dict
+
+    overrides = collect_config_flags(args) + list(args.overrides)
+    if args.recipe:
+        return load_recipe(args.recipe, overrides)
+    if not args.model:
+        raise UserError(f"{stage}: pass --model (or --recipe)")
+    return recipe_from_dict({"name": stage, "base_model": args.model, "languages": ["und"],
+                             stage: {"enabled": True}}, "<command line>", overrides)
+
+
+def _artifacts(recipe) -> dict[str, str]:
+    """Outputs of stages already completed in this recipe's run folder."""
+    from langadapt.rundir import RunDir
+
+    found = {}
+    for stage, manifest in RunDir(recipe.run_path()).manifests().items():
+        for name, path in (manifest.get("outputs") or {}).items():
+            found[f"{stage}.{name}"] = path
+    return found
+
+
+def _run(args, stage: str) -> int:
+    from langadapt.stages import StageContext
+    from langadapt.rundir import RunDir
+    from langadapt.train import stage as train_stage
+
+    recipe = _recipe(args, stage)
+    artifacts = _artifacts(recipe) if args.recipe else {}
+    ctx = StageContext(recipe, Path(args.out or recipe.run_path() / stage).resolve(), RunDir(recipe.run_path()), artifacts)
+    model = args.model or ctx.latest_model(before=stage)
+    if stage == "pretrain":
+        corpus = args.data or ctx.artifact("clean.corpus")
+        if not corpus:
+            raise UserError("pretrain: pass --data (a .jsonl file or folder of shards) or a --recipe whose clean stage ran")
+        result = train_stage.pretrain(recipe.pretrain, model, corpus, ctx.out_dir, recipe.corpora)
+    else:
+        cfg = recipe.sft
+        if args.data:
+            cfg = cfg.model_copy(update={"datasets": [{"path": str(Path(p).resolve())} for p in args.data.split(",")]})
+            cfg = SftConfig.model_validate(cfg.model_dump())
+        result = train_stage.sft(cfg, model, ctx.out_dir, ctx.artifact("clean.heldout"), recipe.base_dir)
+    from langadapt.atomic import write_json
+
+    write_json(ctx.out_dir / "result.json", {"outputs": result.outputs, "metrics": result.metrics})
+    m = result.metrics
+    print(f"{stage}: {m['global_step']} steps, train loss {m['train_loss']:.4f}, "
+          f"validation loss {m['eval_loss'] if m['eval_loss'] is None else round(m['eval_loss'], 4)}, "
+          f"{m['train_tokens_per_second']:.0f} tokens/s, peak memory {m['peak_memory_mb']:.0f} MB")
+    for name, path in result.outputs.items():
+        print(f"  {name}: {path}")
+    return 0
+
+
+def _plan(args) -> int:
+    from langadapt.config import load_recipe
+    from langadapt.train.plan import format_plan, plan_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    gpu = args.gpu or recipe.hardware.gpu
+    if not gpu:
+        raise UserError("plan: pass --gpu (e.g. a10-24gb, a100-80gb, h100-80gb) or set hardware.gpu in the recipe")
+    report = plan_recipe(recipe, gpu, num_gpus=args.num_gpus or recipe.hardware.num_gpus, tokens=args.tokens)
+    print(json.dumps(report, indent=2) if args.json else format_plan(report))
+    return 0
 
 
 def register(sub) -> None:
-    for cmd, help_text in (("pretrain", "Continual pretraining (full, LoRA, QLoRA, embeddings)."),
-                           ("sft", "Instruction tuning on Alpaca, ShareGPT or messages data."),
-                           ("plan", "Estimate memory and time per stage for a GPU.")):
-        p = sub.add_parser(cmd, help=help_text, description=help_text)
-        p.set_defaults(func=not_built(cmd))
+    for stage, model, help_text in (("pretrain", PretrainConfig, "Continual pretraining (full, LoRA, QLoRA, embeddings)."),
+                                    ("sft", SftConfig, "Instruction tuning on Alpaca, ShareGPT or messages data.")):
+        p = sub.add_parser(stage, help=help_text, description=help_text, epilog=_EXAMPLES[stage],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--model", help="Input model: alias, local folder, GGUF file (default: the recipe's latest model).")
+        p.add_argument("--data", help="pretrain: JSONL file or folder of shards ({text, source}); sft: comma-separated JSON/JSONL files.")
+        p.add_argument("--out", help=f"Output folder (default: <run_dir>/<name>/{stage}); checkpoints there are resumed.")
+        add_recipe_args(p)
+        add_config_flags(p, model, stage)
+        p.set_defaults(func=lambda a, s=stage: _run(a, s))
+    p = sub.add_parser("plan", help="Estimate memory and time per stage for a GPU.",
+                       description="Estimate GPU memory and training time of a recipe's pretrain and sft stages.")
+    p.add_argument("recipe", help="Recipe YAML file.")
+    p.add_argument("overrides", nargs="*", default=[], metavar="key.sub=value")
+    p.add_argument("--gpu", help="GPU, e.g. a10-24gb, l4-24gb, a100-40gb, a100-80gb, h100-80gb, rtx4090-24gb.")
+    p.add_argument("--num-gpus", type=int, default=None, help="GPUs (default: hardware.num_gpus).")
+    p.add_argument("--tokens", type=float, default=None, help="Training tokens per epoch (default: counted from the corpora when cheap, else 1e8).")
+    p.add_argument("--json", action="store_true", help="Print the estimate as JSON.")
+    p.set_defaults(func=_plan)

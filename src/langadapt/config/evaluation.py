@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from langadapt.config.base import Section
+from langadapt.config.generation import GenerationConfig
 
 
 class JudgeSettings(Section):
-    base_url: str | None = Field(None, description="OpenAI-compatible endpoint of the judge model, e.g. `http://127.0.0.1:8000/v1`.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint of the judge model, e.g. `http://127.0.0.1:8000/v1`; unset disables the judge.")
     model: str | None = Field(None, description="Judge model name at that endpoint.")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the judge's API key.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the judge's API key (may be unset for local servers).")
     template: str | None = Field(None, description="Judge prompt template file (default: the built-in pairwise template).")
+    max_examples: int = Field(50, ge=1, description="Most answer pairs sent to the judge per generation task.")
+    timeout: float = Field(120.0, gt=0, description="Seconds to wait for one judge reply.")
+
+
+def _eval_generation() -> GenerationConfig:
+    return GenerationConfig(temperature=0.0, max_new_tokens=128)
 
 
 class EvalConfig(Section):
     enabled: bool = Field(True, description="Run this stage.")
-    tasks: list[str] = Field(default_factory=lambda: ["udhr-bpc"], description="Built-in task names or task files (YAML/JSONL).")
-    languages: list[str] | None = Field(None, description="Languages for bits per character (default: the recipe's languages plus `en`).")
+    tasks: list[str] = Field(default_factory=lambda: ["udhr-bpc"], description="Built-in task names (udhr-bpc, udhr-translate, heldout-bpc, poem-next-line, poem-author-mc) or task files (YAML/JSONL); lm-evaluation-harness task names with backend lm-eval.")
+    languages: list[str] | None = Field(None, description="Languages for bits per character and translation (default: the recipe's languages plus its base language; on the command line: en, zh-Hant, bo, dz, th).")
     compare: list[str] = Field(default_factory=lambda: ["base", "tokenizer", "pretrain", "sft"], description="Models to score side by side: the base and the output of each listed stage that ran.")
-    max_chars: int = Field(20_000, ge=100, description="Most characters of held-out text scored per language.")
+    backend: Literal["native", "lm-eval"] = Field("native", description="`native` runs langadapt's tasks; `lm-eval` hands the tasks to lm-evaluation-harness.")
+    dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field("fp32", description="Dtype models are loaded in for evaluation (fp32 on CPU).")
+    max_chars: int = Field(5_000, ge=100, description="Most characters of text scored per language (UDHR: the same articles in every language, up to this many characters in the longest).")
     window: int = Field(1024, ge=16, description="Sliding-window length in tokens for long documents.")
     stride: int = Field(512, ge=1, description="Tokens the window advances; tokens scored once each with this much left context.")
     batch_size: int = Field(8, ge=1, description="Windows or prompts per forward pass.")
     max_examples: int = Field(100, ge=1, description="Most examples per generation or multiple-choice task.")
     few_shot: int = Field(3, ge=0, description="Examples shown before each multiple-choice question.")
+    chat: bool | None = Field(None, description="Wrap generation prompts in the tokenizer's chat template (default: when the tokenizer has one).")
+    generation: GenerationConfig = Field(default_factory=_eval_generation, description="Decoding for generation tasks; greedy (temperature 0) by default so scores are reproducible.")
     judge: JudgeSettings = Field(default_factory=JudgeSettings, description="LLM-judge endpoint for pairwise comparison.")

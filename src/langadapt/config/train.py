@@ -56,16 +56,21 @@ class TrainConfig(Section):
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings (methods lora and qlora).")
     quant: QuantSettings = Field(default_factory=QuantSettings, description="4-bit settings (method qlora).")
     long_context: LongContextSettings = Field(default_factory=LongContextSettings, description="Long-context settings.")
-    validation_fraction: float = Field(0.01, ge=0, lt=1, description="Share of training sequences held out for validation loss.")
+    validation_fraction: float = Field(0.01, ge=0, lt=1, description="Share of training documents (CPT) or examples (SFT) held out for validation loss.")
+    max_validation_sequences: int = Field(64, ge=1, description="Cap on validation sequences, so evaluation stays quick.")
     eval_every: int = Field(0, ge=0, description="Validation every N optimiser steps (0: only at the end).")
     save_every: int = Field(0, ge=0, description="Checkpoint every N optimiser steps (0: only at the end).")
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept; older ones are deleted.")
     log_every: int = Field(1, ge=1, description="Log metrics every N optimiser steps.")
     tensorboard: bool = Field(False, description="Also write TensorBoard logs (needs the tensorboard extra).")
+    resume: bool = Field(True, description="Continue from the newest checkpoint in the output folder when there is one.")
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = Field("auto", description="Attention kernel; `auto`: flash_attention_2 when installed on a GPU, else sdpa. Packing uses per-document attention with each.")
+    fused_optimizer: bool = Field(True, description="Use the fused AdamW kernel on CUDA.")
 
 
 class PretrainConfig(TrainConfig):
     corpora: list[str] | None = Field(None, description="Names of corpora to train on (default: all).")
+    replay_share: float | None = Field(None, ge=0, lt=1, description="Target share of training tokens from `replay` corpora (base-language text against forgetting); replay documents are sampled up or down to reach it. Default: use the corpus weights as they are.")
 
 
 class SftDataSpec(Section):

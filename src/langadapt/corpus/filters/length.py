@@ -1,0 +1,19 @@
+"""Length in characters: too short to be useful, or too long to tokenise cheaply."""
+
+from __future__ import annotations
+
+
+class LengthFilter:
+    name = "length"
+    batched = False
+
+    def __init__(self, min_chars: int, max_chars: int):
+        self.min_chars, self.max_chars = min_chars, max_chars
+
+    def __call__(self, text: str):
+        n = len(text)
+        if n < self.min_chars:
+            return False, "too_short", f"{n} characters < min_chars={self.min_chars}"
+        if n > self.max_chars:
+            return False, "too_long_chars", f"{n} characters > max_chars={self.max_chars}"
+        return True

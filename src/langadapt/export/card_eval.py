@@ -1,0 +1,143 @@
+"""Model card sections about results: evaluation tables, model-index entries, energy, limitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langadapt.export.card_format import bullets, duration, num, table
+from langadapt.export.card_training import TRAIN_STAGES, metrics
+
+MODEL_ORDER = ("base", "tokenizer", "pretrain", "sft")
+
+
+def final_label(by_model: dict) -> str | None:
+    """The newest model among the evaluated ones (the exported one)."""
+    for label in reversed(MODEL_ORDER):
+        if label in by_model:
+            return label
+    return next(reversed(by_model), None) if by_model else None
+
+
+def _ordered(labels) -> list[str]:
+    known = [m for m in MODEL_ORDER if m in labels]
+    return known + sorted(m for m in labels if m not in known)
+
+
+def _per_lang_table(values: dict, what: str) -> list[str]:
+    models = _ordered(values)
+    langs = sorted({lang for per in values.values() for lang in per})
+    rows = [[lang] + [values[m].get(lang, "") for m in models] for lang in langs]
+    return [f"{what} on held-out text (lower is better):", ""] + table(["language"] + models, rows) + [""]
+
+
+def evaluation(manifests: dict, images: dict[str, str]) -> list[str]:
+    m = metrics(manifests, "eval")
+    bpc, bpb, tasks = m.get("bpc") or {}, m.get("bpb") or {}, m.get("tasks") or {}
+    if not (bpc or bpb or tasks):
+        return []
+    lines = ["## Evaluation", ""]
+    if bpc:
+        lines += _per_lang_table(bpc, "Bits per character")
+    if bpb:
+        lines += _per_lang_table(bpb, "Bits per byte")
+    for task, per_model in sorted(tasks.items()):
+        models = _ordered(per_model)
+        metric_names = sorted({k for vals in per_model.values() for k in vals})
+        rows = [[name] + [per_model[mod].get(name, "") for mod in models] for name in metric_names]
+        lines += [f"Task `{task}`:", ""] + table(["metric"] + models, rows) + [""]
+    if "eval.plot" in images:
+        lines += [f"![evaluation]({images['eval.plot']})", ""]
+    return lines
+
+
+def model_index(name: str, manifests: dict) -> list[dict]:
+    """Hugging Face `model-index` results for the exported model, straight from the eval manifest."""
+    m = metrics(manifests, "eval")
+    results: list[dict] = []
+    for key, title in (("bpc", "bits per character"), ("bpb", "bits per byte")):
+        values = m.get(key) or {}
+        label = final_label(values)
+        for lang, value in sorted((values.get(label) or {}).items()):
+            results.append({
+                "task": {"type": "text-generation", "name": "Language modeling"},
+                "dataset": {"name": f"held-out text ({lang})", "type": "heldout", "config": lang},
+                "metrics": [{"name": f"{title} ({lang})", "type": key, "value": value}],
+            })
+    for task, per_model in sorted((m.get("tasks") or {}).items()):
+        label = final_label(per_model)
+        vals = per_model.get(label) or {}
+        numeric = [(k, v) for k, v in sorted(vals.items()) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numeric:
+            results.append({
+                "task": {"type": "text-generation"},
+                "dataset": {"name": task, "type": task},
+                "metrics": [{"name": k, "type": k, "value": v} for k, v in numeric],
+            })
+    return [{"name": name, "results": results}] if results else []
+
+
+def training_hours(manifests: dict) -> tuple[float, str | None]:
+    """Measured training hours (train runtime, else stage wall time) and the hardware of the last training stage."""
+    seconds, hardware = 0.0, None
+    for stage in TRAIN_STAGES:
+        m = metrics(manifests, stage)
+        if not m and stage not in manifests:
+            continue
+        seconds += float(m.get("train_runtime_s") or (manifests.get(stage) or {}).get("wall_time_s") or 0)
+        hardware = m.get("hardware") or hardware
+    return seconds / 3600.0, hardware
+
+
+def environment(manifests: dict, energy: dict | None) -> list[str]:
+    hours, hardware = training_hours(manifests)
+    if hours <= 0:
+        return []
+    lines = ["## Environmental impact", ""]
+    lines += bullets([
+        ("Hardware type", hardware),
+        ("Hours used", f"{duration(hours * 3600)} ({hours:.3f} h)"),
+    ])
+    if energy:
+        lines += bullets([
+            ("Device-hours", f"{energy['device_hours']:.3f} ({energy['devices']} device(s) at {num(energy['tdp_w'])} W board power)"),
+            ("Energy (upper bound)", f"{energy['energy_kwh']:.4g} kWh"),
+            ("Carbon emitted (estimate)", f"{energy['co2_kg']:.4g} kgCO2eq at {energy['grid_kg_per_kwh']} kgCO2eq/kWh"
+             if "co2_kg" in energy else None),
+        ])
+        lines += ["", "Estimated as device-hours x board power x grid carbon intensity (the Machine Learning "
+                      "Impact calculator's method); every device is assumed to draw its full power throughout."]
+    return lines + [""]
+
+
+def limitations(manifests: dict, languages: list[str], base_language: str, base_model: str) -> list[str]:
+    notes: list[str] = []
+    clean = metrics(manifests, "clean")
+    if clean.get("chars_out"):
+        notes.append(f"Its {', '.join(languages)} ability comes from {num(clean['chars_out'])} characters of cleaned "
+                     f"text on top of {base_model}; facts, styles and periods missing from that text are missing from the model.")
+    if "sft" not in manifests and "pretrain" in manifests:
+        notes.append("It was continued on plain text and not instruction-tuned in this run: expect continuations, "
+                     "not answers, unless the base model already followed instructions.")
+    added = metrics(manifests, "tokenizer").get("added_tokens")
+    if added:
+        notes.append(f"The {num(added)} added tokens were learned from this run's corpus only; text unlike it falls back to the base pieces.")
+    bpc = metrics(manifests, "eval").get("bpc") or {}
+    final = final_label(bpc)
+    base_val, final_val = (bpc.get("base") or {}).get(base_language), (bpc.get(final) or {}).get(base_language)
+    if final and final != "base" and base_val is not None and final_val is not None:
+        change = (final_val - base_val) / base_val if base_val else 0.0
+        verdict = "worse" if change > 0 else "better"
+        notes.append(f"On held-out {base_language} text its bits per character went from {num(base_val)} (base) to "
+                     f"{num(final_val)} ({abs(change):.1%} {verdict}), a measure of what it kept of its base language.")
+    notes.append("Like any language model it can produce fluent text that is false, biased or unsafe; "
+                 "check its output before relying on it.")
+    return ["## Bias, risks and limitations", ""] + [f"- {n}" for n in notes] + [""]
+
+
+def framework_versions(manifests: dict) -> list[str]:
+    found: dict[str, Any] = {}
+    for manifest in manifests.values():
+        found.update(manifest.get("versions") or {})
+    if not found:
+        return []
+    return ["## Framework versions", ""] + [f"- {k} {v}" for k, v in sorted(found.items())] + [""]

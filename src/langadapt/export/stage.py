@@ -1,0 +1,78 @@
+"""The pipeline's export stage: `langadapt run recipe.yaml` ends here.
+
+Takes the newest trained model; when it came from a LoRA stage, the merge is redone from that
+stage's base and adapter so it can be checked against base+adapter, then writes the model card
+from every manifest of the run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from langadapt.export.build import ExportJob, run_export
+from langadapt.stages import StageContext, StageResult
+
+CHANGELOG_STORE = "export-changelog.json"
+
+
+def export_source(ctx: StageContext) -> tuple[str, str | None]:
+    """(model, adapter) to export: the last training stage's base and adapter, or its full weights."""
+    for stage in ("sft", "pretrain"):
+        if f"{stage}.model" not in ctx.artifacts:
+            continue
+        adapter = ctx.artifact(f"{stage}.adapter")
+        if adapter and (Path(adapter) / "adapter_config.json").is_file():
+            return ctx.latest_model(before=stage), adapter
+        return ctx.artifacts[f"{stage}.model"], None
+    return ctx.latest_model(), None
+
+
+def heldout_texts(path: str | None, limit: int) -> list[str]:
+    if not path or not Path(path).is_file():
+        return []
+    texts = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                text = json.loads(line).get("text")
+            except (json.JSONDecodeError, AttributeError):
+                continue
+            if isinstance(text, str) and text.strip():
+                texts.append(text)
+            if len(texts) >= limit:
+                break
+    return texts
+
+
+def run(ctx: StageContext) -> StageResult:
+    cfg = ctx.recipe.export
+    model, adapter = export_source(ctx)
+    out = ctx.out_dir / "model"
+    job = ExportJob(out=out, model=model, adapter=adapter, config=cfg, recipe=ctx.recipe,
+                    manifests=ctx.run_dir.manifests(), heldout=heldout_texts(ctx.artifact("clean.heldout"), cfg.verify_texts),
+                    changelog_store=ctx.run_dir.root / CHANGELOG_STORE)
+    done = run_export(job)
+    record = done["record"]
+    info = record.get("info") or {}
+    metrics = {
+        "version": record["version"],
+        "dtype": cfg.dtype if cfg.merge else None,
+        "merged": record["merged"],
+        "format": record.get("format"),
+        "weights_bytes": info.get("weights_bytes"),
+        "num_parameters": info.get("num_parameters"),
+        "vocab_size": info.get("vocab_size"),
+        "source_model": model,
+        "adapter": adapter,
+    }
+    for what, result in (record.get("verification") or {}).items():
+        metrics[f"verify_{what}_relative_diff"] = result["relative_diff"]
+        metrics[f"verify_{what}_top1_agreement"] = result["top1_agreement"]
+    if record.get("energy"):
+        metrics["energy_kwh"] = record["energy"]["energy_kwh"]
+        if "co2_kg" in record["energy"]:
+            metrics["co2_kg"] = record["energy"]["co2_kg"]
+    if record.get("hub_url"):
+        metrics["hub_url"] = record["hub_url"]
+    return StageResult(outputs={"export": str(out), "card": str(done["card"])}, metrics=metrics)

@@ -1,0 +1,193 @@
+"""The run's final report: `report.md` and `report.html` in the run directory, built from the stage manifests.
+
+It says in numbers what the adaptation did: documents kept and dropped, tokens per character
+before and after, bits per character per language and model (English beside the target, so
+forgetting shows), task scores, speeds and wall time, with the stages' plots and sample
+generations side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from langadapt.atomic import write_text
+from langadapt.config.recipe import Recipe
+from langadapt.pipeline.document import Image, Section, Table, to_html, to_markdown
+from langadapt.rundir import RunDir
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}" if abs(value) < 1e5 else f"{value:,.3g}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _image(section: Section, root: Path, path: str | None, caption: str) -> None:
+    if path and Path(path).is_file():
+        section.images.append(Image(os.path.relpath(path, root), caption))
+
+
+def _clean_section(m: dict, root: Path) -> Section:
+    met = m["metrics"]
+    s = Section("Corpus cleaning")
+    rows = [["documents in", _fmt(met.get("documents_in"))], ["documents kept", _fmt(met.get("documents_kept"))],
+            ["documents rejected", _fmt(met.get("documents_rejected"))], ["held out for evaluation", _fmt(met.get("heldout_documents"))],
+            ["characters in / out", f"{_fmt(met.get('chars_in'))} / {_fmt(met.get('chars_out'))}"],
+            ["tokens out (base tokenizer)", _fmt(met.get("tokens_out"))], ["preset", _fmt(met.get("preset"))]]
+    s.tables.append(Table(["figure", "value"], rows))
+    reasons = met.get("rejects_by_reason") or {}
+    if reasons:
+        s.tables.append(Table(["dropped because", "documents"], [[k, _fmt(v)] for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]))
+    _image(s, root, m["outputs"].get("histogram"), "Document length histogram")
+    return s
+
+
+def _tokenizer_section(m: dict, root: Path) -> Section:
+    met = m["metrics"]
+    s = Section("Tokenizer extension")
+    s.paragraphs.append(f"{_fmt(met.get('added_tokens'))} pieces added to a vocabulary of {_fmt(met.get('base_vocab_size'))} "
+                        f"({met.get('method', '?')}, new embeddings initialised by `{met.get('init', '?')}`).")
+    before, after = met.get("tokens_per_char_before") or {}, met.get("tokens_per_char_after") or {}
+    langs = sorted(set(before) | set(after))
+    if langs:
+        s.tables.append(Table(["language", "tokens/char before", "tokens/char after", "change"],
+                              [[lang, _fmt(before.get(lang)), _fmt(after.get(lang)),
+                                f"{(after[lang] / before[lang] - 1) * 100:+.0f}%" if before.get(lang) and after.get(lang) else "-"]
+                               for lang in langs]))
+    bpc_b, bpc_a = met.get("bpc_before") or {}, met.get("bpc_after_init") or {}
+    if bpc_b or bpc_a:
+        s.tables.append(Table(["language", "bits/char base", "bits/char right after extension"],
+                              [[lang, _fmt(bpc_b.get(lang)), _fmt(bpc_a.get(lang))] for lang in sorted(set(bpc_b) | set(bpc_a))]))
+    _image(s, root, m["outputs"].get("chart"), "Tokens per character, base vs extended")
+    return s
+
+
+def _train_section(stage: str, m: dict, root: Path) -> Section:
+    met = m["metrics"]
+    title = "Continual pretraining" if stage == "pretrain" else "Instruction tuning"
+    s = Section(title)
+    keys = [("method", "method"), ("optimizer steps", "global_step"), ("train loss", "train_loss"), ("validation loss", "eval_loss"),
+            ("tokens/s", "train_tokens_per_second"), ("samples/s", "train_samples_per_second"), ("steps/s", "train_steps_per_second"),
+            ("total FLOPs", "total_flos"), ("runtime (s)", "train_runtime_s"), ("trainable parameters", "trainable_parameters"),
+            ("peak memory (MB)", "peak_memory_mb"), ("hardware", "hardware")]
+    s.tables.append(Table(["figure", "value"], [[label, _fmt(met.get(key))] for label, key in keys if met.get(key) is not None]))
+    _image(s, root, m["outputs"].get("loss_curve"), f"{title} loss")
+    return s
+
+
+def _eval_sections(m: dict, root: Path) -> list[Section]:
+    met = m["metrics"]
+    out = []
+    bpc = met.get("bpc") or {}
+    if bpc:
+        s = Section("Bits per character (lower is better; comparable across tokenizers)")
+        models = list(bpc)
+        langs = sorted({lang for v in bpc.values() for lang in v})
+        s.tables.append(Table(["language", *models], [[lang, *(_fmt(bpc[mod].get(lang)) for mod in models)] for lang in langs]))
+        out.append(s)
+    tasks = met.get("tasks") or {}
+    if tasks:
+        s = Section("Task scores")
+        models = sorted({mod for v in tasks.values() for mod in v}, key=lambda x: ["base", "tokenizer", "pretrain", "sft"].index(x) if x in ["base", "tokenizer", "pretrain", "sft"] else 9)
+        rows = []
+        for task, per_model in tasks.items():
+            metrics = sorted({k for v in per_model.values() if isinstance(v, dict) for k in v})
+            for metric in metrics:
+                rows.append([task, metric, *(_fmt((per_model.get(mod) or {}).get(metric)) for mod in models)])
+        s.tables.append(Table(["task", "metric", *models], rows))
+        out.append(s)
+    for key, path in m["outputs"].items():
+        if str(path).endswith(".png") and out:
+            _image(out[-1], root, path, f"Evaluation: {key}")
+    samples = _samples(m["outputs"].get("results"))
+    if samples:
+        out.append(samples)
+    return out
+
+
+def _samples(results_path: str | None, limit: int = 4) -> Section | None:
+    """Generations of each model on the same prompts, side by side, when the eval stage kept them."""
+    if not results_path or not Path(results_path).is_file():
+        return None
+    try:
+        results = json.loads(Path(results_path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+    samples = results.get("samples") or {}
+    for task, per_model in samples.items():
+        models = list(per_model)
+        if not models:
+            continue
+        rows = []
+        for i in range(min(limit, min(len(v) for v in per_model.values()))):
+            first = per_model[models[0]][i]
+            rows.append([first.get("prompt", ""), first.get("reference", ""), *(per_model[mod][i].get("output", "") for mod in models)])
+        if rows:
+            return Section(f"Sample generations ({task})", tables=[Table(["prompt", "reference", *models], rows)])
+    return None
+
+
+def build_sections(recipe: Recipe, rundir: RunDir) -> list[Section]:
+    root = rundir.root
+    manifests = rundir.manifests()
+    overview = Section("Overview")
+    overview.paragraphs.append(f"Base model `{recipe.base_model}` adapted to {', '.join(recipe.languages)}. "
+                               + (recipe.description.strip() if recipe.description else ""))
+    overview.tables.append(Table(["stage", "wall time (s)", "key figure"],
+                                 [[st, _fmt(m.get("wall_time_s"), 1), _key_figure(st, m["metrics"])] for st, m in manifests.items()]))
+    total = sum(m.get("wall_time_s") or 0 for m in manifests.values())
+    overview.paragraphs.append(f"Total wall time of the stages: {total / 60:.1f} minutes.")
+    sections = [overview]
+    if "clean" in manifests:
+        sections.append(_clean_section(manifests["clean"], root))
+    if "tokenizer" in manifests:
+        sections.append(_tokenizer_section(manifests["tokenizer"], root))
+    for stage in ("pretrain", "sft"):
+        if stage in manifests:
+            sections.append(_train_section(stage, manifests[stage], root))
+    if "eval" in manifests:
+        sections += _eval_sections(manifests["eval"], root)
+    baseline = root / "baseline" / "baseline.json"
+    if baseline.is_file():
+        sections.append(_baseline_section(json.loads(baseline.read_text(encoding="utf-8"))))
+    if "export" in manifests:
+        export = manifests["export"]["outputs"].get("export")
+        sections.append(Section("Use the result", code=[f"langadapt chat {export}", f"langadapt serve {export}",
+                                                        f"vllm serve {export}"]))
+    return sections
+
+
+def _baseline_section(data: dict) -> Section:
+    s = Section("Against the naive route")
+    s.paragraphs.append(data.get("description", ""))
+    s.tables.append(Table(["run", *data.get("columns", [])], [[r[0], *(_fmt(v) for v in r[1:])] for r in data.get("rows", [])]))
+    return s
+
+
+def _key_figure(stage: str, met: dict) -> str:
+    if stage == "clean":
+        return f"{_fmt(met.get('documents_kept'))} kept, {_fmt(met.get('documents_rejected'))} rejected"
+    if stage == "tokenizer":
+        return f"+{_fmt(met.get('added_tokens'))} pieces"
+    if stage in ("pretrain", "sft"):
+        return f"loss {_fmt(met.get('train_loss'))}, {_fmt(met.get('train_tokens_per_second'), 1)} tokens/s"
+    if stage == "export":
+        return f"version {met.get('version', '-')}"
+    return ""
+
+
+def finish_report(recipe: Recipe) -> Path:
+    rundir = RunDir(recipe.run_path())
+    sections = build_sections(recipe, rundir)
+    title = f"langadapt report: {recipe.name}"
+    write_text(rundir.root / "report.md", to_markdown(title, sections))
+    write_text(rundir.root / "report.html", to_html(title, sections))
+    print(f"report: {rundir.root / 'report.md'} and {rundir.root / 'report.html'}")
+    return rundir.root / "report.md"

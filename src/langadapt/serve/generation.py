@@ -1,0 +1,124 @@
+"""Per-request sampling on a batch of logits, built from transformers' own logits processors.
+
+Used by the serving engine (`langadapt.serve.engine`); run it through `langadapt chat|serve|webui`.
+Rows that share sampling settings are warped together, so a batch of requests with the same
+options costs one top-k/top-p pass, while history-dependent processors (repetition penalty,
+no-repeat n-grams, suppressed first tokens) run per row on that row's own tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+from transformers.generation.logits_process import (
+    LogitsProcessorList,
+    NoRepeatNGramLogitsProcessor,
+    RepetitionPenaltyLogitsProcessor,
+    SuppressTokensAtBeginLogitsProcessor,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+    TypicalLogitsWarper,
+)
+
+from langadapt.config.generation import GenerationConfig
+
+
+@dataclass
+class Sampler:
+    """Sampling state of one request: its processors, warper key and random generator."""
+
+    config: GenerationConfig
+    prompt_len: int
+    processors: LogitsProcessorList = field(init=False)
+    generator: torch.Generator | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        procs = LogitsProcessorList()
+        if cfg.repetition_penalty != 1.0:
+            procs.append(RepetitionPenaltyLogitsProcessor(cfg.repetition_penalty))
+        if cfg.no_repeat_ngram_size:
+            procs.append(NoRepeatNGramLogitsProcessor(cfg.no_repeat_ngram_size))
+        if cfg.begin_suppress_tokens:
+            procs.append(SuppressTokensAtBeginLogitsProcessor(cfg.begin_suppress_tokens, self.prompt_len))
+        self.processors = procs
+        if cfg.seed is not None and not cfg.greedy:
+            self.generator = torch.Generator().manual_seed(cfg.seed)
+
+    @property
+    def warp_key(self) -> tuple | None:
+        """Rows with the same key are warped in one batched call; None means greedy."""
+        cfg = self.config
+        if cfg.greedy:
+            return None
+        return (cfg.temperature, cfg.top_k, cfg.top_p, cfg.typical_p)
+
+
+_WARPERS: dict[tuple, LogitsProcessorList] = {}
+
+
+def warpers_for(key: tuple) -> LogitsProcessorList:
+    """The same order as transformers' `generate`: temperature, top-k, top-p, typical."""
+    if key not in _WARPERS:
+        temperature, top_k, top_p, typical_p = key
+        warpers = LogitsProcessorList()
+        if temperature != 1.0:
+            warpers.append(TemperatureLogitsWarper(temperature))
+        if top_k:
+            warpers.append(TopKLogitsWarper(top_k))
+        if top_p < 1.0:
+            warpers.append(TopPLogitsWarper(top_p))
+        if typical_p < 1.0:
+            warpers.append(TypicalLogitsWarper(typical_p))
+        _WARPERS[key] = warpers
+    return _WARPERS[key]
+
+
+def choose_tokens(logits: torch.Tensor, samplers: Sequence[Sampler], histories: Sequence[Sequence[int]]) -> list[int]:
+    """Pick the next token of every row of `logits` [B, V] with that row's own settings.
+
+    `histories[i]` is row i's prompt plus generated ids (what history-dependent processors look at).
+    """
+    scores = logits.float().clone()
+    for i, sampler in enumerate(samplers):
+        if sampler.processors:
+            ids = torch.tensor([list(histories[i])], dtype=torch.long, device=scores.device)
+            scores[i : i + 1] = sampler.processors(ids, scores[i : i + 1])
+    chosen = [0] * len(samplers)
+    groups: dict[tuple | None, list[int]] = {}
+    for i, sampler in enumerate(samplers):
+        groups.setdefault(sampler.warp_key, []).append(i)
+    for key, rows in groups.items():
+        index = torch.tensor(rows, device=scores.device)
+        if key is None:
+            picks = scores.index_select(0, index).argmax(-1).tolist()
+            for row, tok in zip(rows, picks):
+                chosen[row] = tok
+            continue
+        # Warpers ignore input ids; they need a tensor with the batch size only.
+        dummy = torch.zeros((len(rows), 1), dtype=torch.long, device=scores.device)
+        probs = torch.softmax(warpers_for(key)(dummy, scores.index_select(0, index)), dim=-1)
+        unseeded = [j for j, row in enumerate(rows) if samplers[row].generator is None]
+        if unseeded:
+            picks = torch.multinomial(probs[unseeded], 1).squeeze(-1).tolist()
+            for j, tok in zip(unseeded, picks):
+                chosen[rows[j]] = tok
+        for j, row in enumerate(rows):
+            gen = samplers[row].generator
+            if gen is not None:
+                chosen[row] = int(torch.multinomial(probs[j].cpu(), 1, generator=gen))
+    return chosen
+
+
+def top_logprobs(logprobs: torch.Tensor, chosen: Sequence[int], k: int) -> list[tuple[float, list[tuple[int, float]]]]:
+    """For each row: the chosen token's log-probability and the k most likely (id, log-probability)."""
+    picked = logprobs.gather(-1, torch.tensor(chosen, device=logprobs.device)[:, None]).squeeze(-1).tolist()
+    if k > 0:
+        values, ids = logprobs.topk(k, dim=-1)
+        tops = [list(zip(i, v)) for i, v in zip(ids.tolist(), values.tolist())]
+    else:
+        tops = [[] for _ in chosen]
+    return list(zip(picked, tops))

@@ -1,0 +1,152 @@
+"""Extend a model's tokenizer with target-language pieces and resize its embeddings: the library entry point.
+
+    from langadapt.tokenizer.extend import extend_model
+    result = extend_model("smollm2-135m-instruct", ["corpus/"], TokenizerConfig(new_tokens=16000), "out/")
+
+`extend_tokenizer` does the tokenizer part alone (for tokenizer-only bases such as vocab GGUFs).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from langadapt.atomic import atomic_dir, write_json
+from langadapt.config.tokenizer import TokenizerConfig
+from langadapt.errors import UserError
+from langadapt.tokenizer.extend_hf import apply_pieces, extend_tokenizer_json, save_tokenizer
+from langadapt.tokenizer.learn_bpe import LearnedPieces, learn_pieces
+from langadapt.tokenizer.pieces import TokenizerJson
+
+log = logging.getLogger(__name__)
+
+EXTENSION_FILE = "langadapt_extension.json"
+
+
+@dataclass
+class TokenizerExtension:
+    base: TokenizerJson
+    extended: TokenizerJson
+    pieces: list[str]
+    learned: LearnedPieces
+    first_id: int
+    seconds: float
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def new_token_ids(self) -> list[int]:
+        return [self.first_id, self.first_id + len(self.pieces)]
+
+
+def _truncate(learned: LearnedPieces, keep_pieces: int) -> LearnedPieces:
+    """The first `keep_pieces` new pieces and the merges that need only those (a valid, smaller extension)."""
+    kept = learned.new_pieces[:keep_pieces]
+    allowed = set(kept)
+    chars = [c for c in learned.new_chars if c in allowed]
+    merges, known_new = [], set(chars)
+    made_by_merge = set(learned.new_pieces) - set(learned.new_chars)
+    for a, b in learned.merges:
+        parts_ok = all(p not in made_by_merge and p not in learned.new_chars or p in known_new for p in (a, b))
+        result = a + b
+        if not parts_ok or (result in made_by_merge and result not in allowed):
+            continue
+        merges.append((a, b))
+        known_new.add(result)
+    return LearnedPieces(new_chars=chars, merges=merges, new_pieces=kept,
+                         base_token_counts=learned.base_token_counts, stats=dict(learned.stats, new_pieces=len(kept)))
+
+
+def _tokens_per_char(tj: TokenizerJson, sample: list[str]) -> float:
+    tk = tj.full()
+    enc = tk.encode_batch(sample, add_special_tokens=False)
+    return sum(len(e.ids) for e in enc) / max(1, sum(map(len, sample)))
+
+
+def _fit_to_target(base: TokenizerJson, learned: LearnedPieces, target: float, sample: list[str]) -> LearnedPieces:
+    """Fewest pieces (binary search over the learned order) that bring `sample` to `target` tokens/char."""
+    lo, hi = 0, len(learned.new_pieces)
+    if _tokens_per_char(apply_pieces(base, learned.new_pieces, learned.merges), sample) > target:
+        log.info("even %d pieces stay above %.3f tokens/char; keeping all", hi, target)
+        return learned
+    while lo < hi:
+        mid = (lo + hi) // 2
+        part = _truncate(learned, mid)
+        if _tokens_per_char(apply_pieces(base, part.new_pieces, part.merges), sample) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _truncate(learned, lo)
+
+
+def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerConfig, progress: bool = True) -> TokenizerExtension:
+    """Learn new pieces on `texts` and build the extended tokenizer.json (nothing written yet)."""
+    start = time.perf_counter()
+    base = TokenizerJson.from_tokenizer(base_tokenizer)
+    base.check_supported()
+    sample: list[str] = []
+    sample_chars = 0
+
+    def keep_sample(stream: Iterable[str]) -> Iterable[str]:
+        # A slice of the training text (never held-out text) to aim `target_tokens_per_char` at.
+        nonlocal sample_chars
+        for text in stream:
+            if sample_chars < 200_000:
+                sample.append(text)
+                sample_chars += len(text)
+            yield text
+
+    learned = learn_pieces(base, keep_sample(texts), new_tokens=cfg.new_tokens or 8000,
+                           min_frequency=cfg.min_frequency, max_chars=cfg.max_corpus_chars,
+                           max_piece_length=cfg.max_piece_length, keep_ascii=cfg.keep_ascii_pieces, progress=progress)
+    if cfg.target_tokens_per_char:
+        learned = _fit_to_target(base, learned, cfg.target_tokens_per_char, sample)
+    extended, pieces = extend_tokenizer_json(base, learned)
+    seconds = time.perf_counter() - start
+    stats = dict(learned.stats, new_pieces=len(pieces), seconds=round(seconds, 2))
+    return TokenizerExtension(base=base, extended=extended, pieces=pieces, learned=learned,
+                              first_id=base.max_id + 1, seconds=seconds, stats=stats)
+
+
+def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: TokenizerConfig) -> dict:
+    return {
+        "base_model": str(base_model),
+        "base_vocab_size": ext.first_id,
+        "new_token_ids": ext.new_token_ids,
+        "padded_vocab_size": emb["padded_vocab_size"],
+        "init": emb["init"],
+        "method": "continued-bpe",
+        "tied_embeddings": emb["tied"],
+        "stats": ext.stats,
+        "config": cfg.model_dump(),
+    }
+
+
+def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: TokenizerConfig, out_dir: str | os.PathLike,
+                 progress: bool = True) -> tuple[TokenizerExtension, dict]:
+    """Extend `base_model`'s tokenizer on `corpus` and save the resized model to `out_dir`.
+
+    Returns the extension and the contents of `langadapt_extension.json`.
+    """
+    from langadapt.models import load_model, load_tokenizer
+    from langadapt.models.resolve import save_plain
+    from langadapt.tokenizer.embeddings import extend_embeddings
+    from langadapt.tokenizer.texts import iter_texts
+
+    if not corpus:
+        raise UserError("no corpus given to learn new pieces from")
+    base_tok = load_tokenizer(base_model)
+    ext = extend_tokenizer(base_tok, iter_texts(corpus, max_chars=cfg.max_corpus_chars), cfg, progress=progress)
+    log.info("learned %d new pieces in %.1fs", len(ext.pieces), ext.seconds)
+    model = load_model(base_model, dtype="fp32")
+    emb = extend_embeddings(model, ext.base, ext.pieces, ext.first_id, init=cfg.init,
+                            token_counts=ext.learned.base_token_counts, pad_to_multiple_of=cfg.pad_to_multiple_of)
+    info = extension_info(base_model, ext, emb, cfg)
+    with atomic_dir(out_dir) as tmp:
+        save_plain(model, tmp)
+        save_tokenizer(base_tok, ext.extended, tmp)
+        write_json(Path(tmp) / EXTENSION_FILE, info)
+    return ext, info

@@ -1,0 +1,1 @@
+"""Continual pretraining and instruction tuning: `langadapt pretrain`, `langadapt sft`, `langadapt plan`."""

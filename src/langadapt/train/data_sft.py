@@ -1,0 +1,180 @@
+"""Instruction data: Alpaca, ShareGPT and OpenAI `messages` records rendered with a chat template, with
+loss only on the assistant's tokens (every assistant turn of a multi-turn conversation).
+
+    convs = load_conversations("data.jsonl")          # format detected per file
+    examples = [encode(tokenizer, c, max_len=1024) for c in convs]
+
+The assistant spans come from rendering the conversation turn by turn: the text added by each
+assistant turn (after the generation prompt) is what the model learns to produce, including its
+end-of-turn token. Character spans map to tokens through the fast tokenizer's offsets.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+from langadapt.errors import UserError
+
+IGNORE = -100
+
+NAMED_TEMPLATES = {
+    "chatml": (
+        "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    ),
+    "alpaca": (
+        "{% for message in messages %}{% if message['role'] == 'system' %}{{ message['content'] + '\n\n' }}"
+        "{% elif message['role'] == 'user' %}{{ '### Instruction:\n' + message['content'] + '\n\n' }}"
+        "{% else %}{{ '### Response:\n' + message['content'] + eos_token + '\n\n' }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}{{ '### Response:\n' }}{% endif %}"
+    ),
+}
+
+_SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                   "model": "assistant", "system": "system", "chatgpt": "assistant", "bing": "assistant"}
+
+
+def detect_format(record: dict) -> str:
+    if "messages" in record:
+        return "messages"
+    if "conversations" in record:
+        return "sharegpt"
+    if "instruction" in record and "output" in record:
+        return "alpaca"
+    raise UserError(f"cannot tell the format of a record with keys {sorted(record)[:8]}: "
+                    "expected `messages`, `conversations` (ShareGPT) or `instruction`/`output` (Alpaca)")
+
+
+def to_messages(record: dict, fmt: str = "auto") -> list[dict]:
+    """One record in any supported format -> a list of {role, content}."""
+    fmt = detect_format(record) if fmt == "auto" else fmt
+    if fmt == "alpaca":
+        prompt = str(record.get("instruction", "")).strip()
+        extra = str(record.get("input") or "").strip()
+        if extra:
+            prompt = f"{prompt}\n\n{extra}"
+        msgs = [{"role": "user", "content": prompt}, {"role": "assistant", "content": str(record["output"])}]
+        if record.get("system"):
+            msgs.insert(0, {"role": "system", "content": str(record["system"])})
+        return msgs
+    if fmt == "sharegpt":
+        msgs = []
+        for turn in record["conversations"]:
+            role = _SHAREGPT_ROLES.get(str(turn.get("from", "")).lower())
+            if role is None:
+                raise UserError(f"ShareGPT turn with unknown speaker {turn.get('from')!r}")
+            msgs.append({"role": role, "content": str(turn.get("value", ""))})
+        if record.get("system") and not any(m["role"] == "system" for m in msgs):
+            msgs.insert(0, {"role": "system", "content": str(record["system"])})
+        return msgs
+    if fmt == "messages":
+        return [{"role": m["role"], "content": str(m.get("content") or "")} for m in record["messages"]]
+    raise UserError(f"unknown SFT format {fmt!r}")
+
+
+def read_records(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such SFT data file")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        data = json.loads(text)
+        return data if isinstance(data, list) else [data]
+    out = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+    return out
+
+
+def load_conversations(path: str | Path, fmt: str = "auto", system_prompt: str | None = None,
+                       max_examples: int | None = None) -> list[list[dict]]:
+    records = read_records(path)[:max_examples] if max_examples else read_records(path)
+    convs = []
+    for rec in records:
+        msgs = to_messages(rec, fmt)
+        if system_prompt and not any(m["role"] == "system" for m in msgs):
+            msgs.insert(0, {"role": "system", "content": system_prompt})
+        convs.append(msgs)
+    return convs
+
+
+def resolve_template(tokenizer, template: str | None) -> str:
+    if template:
+        return NAMED_TEMPLATES.get(template, template)
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.chat_template
+    return NAMED_TEMPLATES["chatml"]
+
+
+def _render(tokenizer, msgs: list[dict], template: str, gen: bool) -> str:
+    return tokenizer.apply_chat_template(msgs, chat_template=template, tokenize=False, add_generation_prompt=gen)
+
+
+def assistant_spans(tokenizer, msgs: list[dict], template: str) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the character spans written by assistant turns."""
+    full = _render(tokenizer, msgs, template, gen=False)
+    spans = []
+    for i, m in enumerate(msgs):
+        if m["role"] != "assistant":
+            continue
+        before = _render(tokenizer, msgs[:i], template, gen=True) if i else ""
+        upto = _render(tokenizer, msgs[: i + 1], template, gen=False)
+        if not full.startswith(upto) or not upto.startswith(before):
+            raise UserError("the chat template does not render conversations turn by turn (a prefix changes when a "
+                            "turn is added), so assistant tokens cannot be located; pass sft.chat_template=chatml")
+        spans.append((len(before), len(upto)))
+    return full, spans
+
+
+def encode(tokenizer, msgs: list[dict], template: str, max_len: int) -> dict | None:
+    """Token ids and labels (-100 outside assistant turns), truncated to `max_len`; None if nothing to learn."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise UserError("SFT needs a fast tokenizer (offset mapping) to locate assistant tokens")
+    text, spans = assistant_spans(tokenizer, msgs, template)
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids = enc["input_ids"][:max_len]
+    labels = [IGNORE] * len(ids)
+    for t, (start, end) in enumerate(enc["offset_mapping"][: len(ids)]):
+        if any(s <= start < e for s, e in spans) and end > start:
+            labels[t] = ids[t]
+    if all(x == IGNORE for x in labels[1:]):
+        return None
+    return {"input_ids": ids, "labels": labels, "position_ids": list(range(len(ids)))}
+
+
+def pack_examples(examples: Iterable[dict], max_len: int) -> list[dict]:
+    """Whole conversations side by side in sequences of at most `max_len` (never split across sequences)."""
+    seqs: list[dict] = []
+    cur = {"input_ids": [], "labels": [], "position_ids": []}
+    for ex in examples:
+        if cur["input_ids"] and len(cur["input_ids"]) + len(ex["input_ids"]) > max_len:
+            seqs.append(cur)
+            cur = {"input_ids": [], "labels": [], "position_ids": []}
+        for key in cur:
+            cur[key] += ex[key]
+    if cur["input_ids"]:
+        seqs.append(cur)
+    return seqs
+
+
+def builtin_conversations(name: str, heldout: str | None, seed: int, max_examples: int | None) -> list[list[dict]]:
+    """Built-in task sets made from held-out documents of the clean stage."""
+    if name != "poem-tasks":
+        raise UserError(f"unknown built-in SFT data {name!r} (known: poem-tasks)")
+    try:
+        from langadapt.data import poems
+    except ImportError:
+        raise UserError("built-in `poem-tasks` needs langadapt.data.poems, which this installation lacks") from None
+    # Without the clean stage's held-out file, poems builds from its own held-out split of the fetched corpus.
+    builder: Any = getattr(poems, "build_tasks", None) or getattr(poems, "poem_tasks", None)
+    if builder is None:
+        raise UserError("langadapt.data.poems has no build_tasks(); cannot build `poem-tasks`")
+    records = builder(heldout, seed=seed)
+    records = list(records)[:max_examples] if max_examples else list(records)
+    return [to_messages(r) for r in records]

@@ -1,0 +1,77 @@
+"""ROUGE-L and chrF on Chinese, Tibetan, Thai and English, checked against values worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from langadapt.eval.chrf import chrf
+from langadapt.eval.rouge import lcs_length, rouge_l, rouge_l_scores
+from langadapt.eval.units import thai_segmenter_available, units
+
+
+def test_units_chinese_are_characters_without_punctuation():
+    assert units("人人生而自由，在尊嚴。") == ["人", "人", "生", "而", "自", "由", "在", "尊", "嚴"]
+
+
+def test_units_tibetan_split_at_tsheg_and_shad():
+    assert units("བོད་ཀྱི་སྐད་ཡིག། ཡག་པོ༌འདུག") == ["བོད", "ཀྱི", "སྐད", "ཡིག", "ཡག", "པོ", "འདུག"]
+
+
+def test_units_mixed_script_and_case():
+    assert units("用 PyTorch 訓練, Model!") == ["用", "pytorch", "訓", "練", "model"]
+
+
+def test_units_thai_never_empty():
+    got = units("มนุษย์ทั้งหลายเกิดมา")
+    assert got and "".join(got) == "มนุษย์ทั้งหลายเกิดมา"
+    if not thai_segmenter_available():
+        assert got[:3] == ["ม", "นุ", "ษ"]  # marks stay on their base letter
+
+
+def test_rouge_l_chinese_hand_computed():
+    # pred 人人生而自由 (6 units), ref 人生而平等 (5 units); LCS 人生而 = 3.
+    s = rouge_l_scores("人人生而自由", "人生而平等")
+    assert s.precision == pytest.approx(50.0)
+    assert s.recall == pytest.approx(60.0)
+    assert s.f1 == pytest.approx(100 * 2 * 0.5 * 0.6 / 1.1)  # 54.545...
+
+
+def test_rouge_l_chinese_punctuation_does_not_count():
+    assert rouge_l("甲，乙。", "丙，丁。") == 0.0
+    assert rouge_l("天下為公。", "天下為公") == pytest.approx(100.0)
+
+
+def test_rouge_l_tibetan_hand_computed():
+    # pred བོད སྐད ཡག པོ (4), ref བོད ཀྱི སྐད ཡིག (4); LCS བོད སྐད = 2 -> P = R = F1 = 0.5.
+    s = rouge_l_scores("བོད་སྐད་ཡག་པོ།", "བོད་ཀྱི་སྐད་ཡིག།")
+    assert (s.precision, s.recall, s.f1) == pytest.approx((50.0, 50.0, 50.0))
+    # Read as whitespace words, these one-"word" strings would score 0; syllables see the overlap.
+    assert rouge_l("བོད་ཀྱི་ཡིག", "བོད་ཀྱི་སྐད་ཡིག") == pytest.approx(100 * 2 * 1 * 0.75 / 1.75)
+
+
+def test_rouge_l_english_and_multiple_references():
+    # LCS of "the cat sat on the mat" / "the cat lay on the mat" = 5 of 6 each way.
+    assert rouge_l("The cat sat on the mat.", "the cat lay on the mat") == pytest.approx(100 * 5 / 6)
+    assert rouge_l("a b", ["x y", "a b"]) == pytest.approx(100.0)
+    assert rouge_l("", "a") == 0.0
+
+
+def test_lcs_length():
+    assert lcs_length(list("ABCBDAB"), list("BDCABA")) == 4
+
+
+def test_chrf_hand_computed():
+    # "ab" vs "abc": n=1 P=1 R=2/3; n=2 P=1 R=1/2; n>=3 "ab" has no n-grams, so 2 orders count.
+    # Mean P=1, mean R=7/12; F2 = 5 * 1 * 7/12 / (4 * 1 + 7/12) = 35/55.
+    assert chrf("ab", "abc") == pytest.approx(100 * 35 / 55)
+    assert chrf("人人生而自由", "人人生而自由") == pytest.approx(100.0)
+    assert chrf("甲乙", "丙丁") == 0.0
+    assert chrf("a b c", "abc") == pytest.approx(100.0)  # whitespace ignored
+
+
+def test_chrf_matches_sacrebleu_when_installed():
+    sacrebleu = pytest.importorskip("sacrebleu")
+    metric = sacrebleu.metrics.CHRF()
+    for hyp, ref in [("the cat sat on the mat", "the cat lay on the mat"), ("人人生而自由", "人生而平等"),
+                     ("བོད་སྐད་ཡག་པོ།", "བོད་ཀྱི་སྐད་ཡིག།")]:
+        assert chrf(hyp, ref) == pytest.approx(metric.sentence_score(hyp, [ref]).score, abs=1e-6)
