@@ -2,10 +2,9 @@
 
     .venv/bin/python bench/bench_serve.py [--model smollm2-135m-instruct] [--max-tokens 64] [--requests 2]
 
-Starts `langadapt serve`'s app on 127.0.0.1 in this process, sends chat requests with the `openai`
-client (greedy, fixed max_tokens, ignoring the end token is not possible through the API, so the
-prompts ask for long answers and tokens are counted from `usage`), and prints one row per level.
-The concurrency-1 run is the baseline of the same run.
+Starts `langadapt serve`'s app on 127.0.0.1 in this process and sends greedy chat requests with the
+`openai` client; the prompts ask for long essays so answers run to max_tokens, and tokens are
+counted from `usage`. One row per level; the concurrency-1 run of the same run is the baseline.
 """
 
 from __future__ import annotations
@@ -27,8 +26,11 @@ TOPICS = ["the history of tea", "how rivers shape valleys", "why the sky is blue
 async def level(url: str, model: str, concurrency: int, requests: int, max_tokens: int) -> tuple[int, float]:
     import openai
 
-    client = openai.AsyncOpenAI(base_url=url + "/v1", api_key="bench", max_retries=0, timeout=600)
+    async with openai.AsyncOpenAI(base_url=url + "/v1", api_key="bench", max_retries=0, timeout=600) as client:
+        return await _level(client, model, concurrency, requests, max_tokens)
 
+
+async def _level(client, model: str, concurrency: int, requests: int, max_tokens: int) -> tuple[int, float]:
     async def one(i: int) -> int:
         topic = TOPICS[i % len(TOPICS)]
         r = await client.chat.completions.create(
@@ -70,13 +72,19 @@ def main() -> None:
           f"max_tokens {args.max_tokens} | {args.requests} request(s) per client")
     asyncio.run(level(srv.url, args.model, 1, 1, 4))  # warm-up
     base = None
-    print(f"{'concurrency':>11} {'requests':>8} {'tokens':>7} {'seconds':>8} {'tok/s':>8} {'ratio':>6}")
+    cpu_base = None
+    # tokens per CPU-second of this process is printed too: on a shared, busy machine wall-clock
+    # rates swing with other load, while the work per token done here does not.
+    print(f"{'concurrency':>11} {'requests':>8} {'tokens':>7} {'seconds':>8} {'tok/s':>8} {'ratio':>6} "
+          f"{'tok/cpu-s':>9} {'ratio':>6}")
     for conc in levels:
+        cpu = time.process_time()
         tokens, seconds = asyncio.run(level(srv.url, args.model, conc, args.requests, args.max_tokens))
-        rate = tokens / seconds
-        base = base or rate
-        print(f"{conc:>11} {conc * args.requests:>8} {tokens:>7} {seconds:>8.1f} {rate:>8.1f} {rate / base:>5.2f}x",
-              flush=True)
+        cpu = time.process_time() - cpu
+        rate, cpu_rate = tokens / seconds, tokens / cpu
+        base, cpu_base = base or rate, cpu_base or cpu_rate
+        print(f"{conc:>11} {conc * args.requests:>8} {tokens:>7} {seconds:>8.1f} {rate:>8.1f} {rate / base:>5.2f}x "
+              f"{cpu_rate:>9.1f} {cpu_rate / cpu_base:>5.2f}x", flush=True)
     srv.stop()
     engine.shutdown()
 

@@ -22,8 +22,6 @@ import os
 import sys
 import tempfile
 import time
-from itertools import islice
-from pathlib import Path
 
 SEED_BO = "ཁྱོད་ཀྱི་གདོང་ནི་པད་མ་བཞིན།།མིག་དག་ཨུཏྤལ་སྔོན་པོ་བཞིན།"
 
@@ -91,8 +89,8 @@ def bench_zh(args) -> None:
     start = time.perf_counter()
     ext = extend_tokenizer(base, train, TokenizerConfig(new_tokens=args.zh_pieces, max_corpus_chars=10**10), progress=False)
     seconds = time.perf_counter() - start
-    out = Path(tempfile.mkdtemp(prefix="bench-tok-"))
-    tok = save_tokenizer(base, ext.extended, out)
+    with tempfile.TemporaryDirectory(prefix="bench-tok-") as out:
+        tok = save_tokenizer(base, ext.extended, out)
     print(f"continued BPE: {len(ext.pieces)} new pieces in {seconds:.1f}s (target <= 300s)")
 
     enc_base = lambda t: base.encode(t, add_special_tokens=False)  # noqa: E731
@@ -157,13 +155,22 @@ def bench_bo(args) -> None:
     start = time.perf_counter()
     ext = extend_tokenizer(base, texts, TokenizerConfig(new_tokens=args.bo_pieces), progress=False)
     seconds = time.perf_counter() - start
-    tok = save_tokenizer(base, ext.extended, Path(tempfile.mkdtemp(prefix="bench-tok-bo-")))
+    with tempfile.TemporaryDirectory(prefix="bench-tok-bo-") as out:
+        tok = save_tokenizer(base, ext.extended, out)
     n_base = len(base.encode(SEED_BO, add_special_tokens=False))
     ids = tok.encode(SEED_BO, add_special_tokens=False)
     print(f"Llama-2 base (32000): {n_base} tokens")
     print(f"Llama-2 + {len(ext.pieces)} continued BPE ({seconds:.1f}s): {len(ids)} tokens "
           f"(target <= 20: {'met' if len(ids) <= 20 else 'NOT met'}); lossless: {tok.decode(ids) == SEED_BO}")
     print("  " + " | ".join(tok.convert_ids_to_tokens(ids)))
+    import sentencepiece as spm
+
+    from langadapt.tokenizer.extend_spm import extend_spm_bytes, spm_from_gguf
+
+    base_proto = spm_from_gguf(fetch("llama-vocab") / "ggml-vocab-llama-spm.gguf")
+    sp = spm.SentencePieceProcessor(model_proto=extend_spm_bytes(base_proto, ext.pieces, ext.first_id))
+    sp_ids = sp.encode(SEED_BO)
+    print(f"extended tokenizer.model (SentencePiece): {len(sp_ids)} tokens; lossless: {sp.decode(sp_ids) == SEED_BO}")
     if not args.no_spm:
         enc = sentencepiece_bpe(texts, args.bo_pieces)
         print(f"SentencePiece BPE ({args.bo_pieces}) on this text alone: {len(enc(SEED_BO))} tokens")

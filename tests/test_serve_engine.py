@@ -81,9 +81,9 @@ def test_joined_batch_matches_single_generation_smollm2(smollm2_dir):
     model, tokenizer = load_for_serving(str(smollm2_dir))
     engine = Engine(model, tokenizer, max_batch_size=8).start()
     try:
-        results = _staggered(engine, PROMPTS, GenerationConfig(max_new_tokens=16, temperature=0.0))
+        results = _staggered(engine, PROMPTS, GenerationConfig(max_new_tokens=12, temperature=0.0))
         for i, prompt in enumerate(PROMPTS):
-            ref = _reference(engine, prompt, 16)
+            ref = _reference(engine, prompt, 12)
             assert results[i] == ref[: len(results[i])] and len(results[i]) >= 4, prompt
     finally:
         engine.shutdown()
@@ -132,6 +132,15 @@ def test_cancel_frees_the_slot(tiny):
     while tiny.num_active and time.monotonic() < deadline:
         time.sleep(0.02)
     assert tiny.num_active == 0
+
+
+def test_generate_batch_helper_keeps_order(tiny):
+    prompts = [tiny.tokenizer(p).input_ids for p in PROMPTS]
+    config = GenerationConfig(max_new_tokens=5, temperature=0.0)
+    outs = tiny.generate(prompts, config)
+    singles = [_tokens(tiny, ids, config)[0] for ids in prompts]
+    assert [o.token_ids for o in outs] == singles
+    assert all(o.finish_reason == "length" and o.completion_tokens == 5 for o in outs)
 
 
 def test_max_new_tokens_and_eos(tiny):

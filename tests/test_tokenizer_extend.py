@@ -153,11 +153,18 @@ def test_saved_folder_loads_as_plain_tokenizers_file(extended):
 
 def test_target_tokens_per_char_uses_fewer_pieces(base_tok, poems):
     train, _ = poems
-    full = extend_tokenizer(base_tok, train[:800], TokenizerConfig(new_tokens=300), progress=False)
-    sample = train[:800]
+    sample = train[:400]
+    full = extend_tokenizer(base_tok, sample, TokenizerConfig(new_tokens=100), progress=False)
     tk = full.extended.full()
     reached = sum(len(e.ids) for e in tk.encode_batch(sample)) / sum(map(len, sample))
     target = reached + 0.15
-    fitted = extend_tokenizer(base_tok, sample, TokenizerConfig(new_tokens=300, target_tokens_per_char=target), progress=False)
+    fitted = extend_tokenizer(base_tok, sample, TokenizerConfig(new_tokens=100, target_tokens_per_char=target), progress=False)
     assert 0 < len(fitted.pieces) < len(full.pieces)
     assert unreachable_pieces(fitted.extended, fitted.pieces) == []
+
+
+def test_sentencepiece_method_refuses_byte_level_base(base_tok, poems):
+    from langadapt.errors import UserError
+
+    with pytest.raises(UserError, match="byte-level"):
+        extend_tokenizer(base_tok, poems[0][:50], TokenizerConfig(new_tokens=10, method="sentencepiece"), progress=False)

@@ -87,8 +87,6 @@ def _extend(args) -> int:
     if not corpus:
         raise UserError("tokenizer extend: pass --corpus (files or folders of target-language text)")
     cfg = recipe.tokenizer
-    if cfg.method == "sentencepiece":
-        raise UserError("--method sentencepiece is not available here yet; use bpe or auto")
     out = Path(args.out or recipe.run_path() / "tokenizer")
     model_dir = out / "model"
     extension, info = extend_model(model, corpus, cfg, model_dir)

@@ -82,7 +82,8 @@ def _plan(args) -> int:
     gpu = args.gpu or recipe.hardware.gpu
     if not gpu:
         raise UserError("plan: pass --gpu (e.g. a10-24gb, a100-80gb, h100-80gb) or set hardware.gpu in the recipe")
-    report = plan_recipe(recipe, gpu, num_gpus=args.num_gpus or recipe.hardware.num_gpus, tokens=args.tokens)
+    report = plan_recipe(recipe, gpu, num_gpus=args.num_gpus or recipe.hardware.num_gpus, tokens=args.tokens,
+                         strategy=args.strategy or recipe.hardware.strategy)
     print(json.dumps(report, indent=2) if args.json else format_plan(report))
     return 0
 
@@ -102,8 +103,11 @@ def register(sub) -> None:
                        description="Estimate GPU memory and training time of a recipe's pretrain and sft stages.")
     p.add_argument("recipe", help="Recipe YAML file.")
     p.add_argument("overrides", nargs="*", default=[], metavar="key.sub=value")
-    p.add_argument("--gpu", help="GPU, e.g. a10-24gb, l4-24gb, a100-40gb, a100-80gb, h100-80gb, rtx4090-24gb.")
+    p.add_argument("--gpu", help="GPU (default: hardware.gpu), e.g. a10-24gb, l4-24gb, a100-40gb, a100-80gb, h100-80gb, rtx4090-24gb.")
     p.add_argument("--num-gpus", type=int, default=None, help="GPUs (default: hardware.num_gpus).")
+    p.add_argument("--strategy", choices=("ddp", "zero2", "zero3", "fsdp"), default=None,
+                   help="How GPUs share the work (default: hardware.strategy): ddp replicates; zero2 shards gradients "
+                        "and optimizer state; zero3/fsdp shard weights too.")
     p.add_argument("--tokens", type=float, default=None, help="Training tokens per epoch (default: counted from the corpora when cheap, else 1e8).")
     p.add_argument("--json", action="store_true", help="Print the estimate as JSON.")
     p.set_defaults(func=_plan)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, PrivateAttr
 
@@ -21,6 +22,9 @@ STAGES = ("clean", "tokenizer", "pretrain", "sft", "eval", "export")
 class HardwareSpec(Section):
     gpu: str | None = Field(None, description="GPU the recipe was written for, e.g. `a10-24gb`, `a100-40gb`, `h100-80gb` (used by `langadapt plan`).")
     num_gpus: int = Field(1, ge=1, description="GPUs per run.")
+    strategy: Literal["ddp", "fsdp", "zero2", "zero3"] = Field("ddp", description="How the GPUs share the work, for `langadapt plan` and the launch line: `ddp` replicates the model on every GPU (configs/accelerate/ddp.yaml); `zero2` shards gradients and optimizer state (DeepSpeed ZeRO-2); `zero3` and `fsdp` shard weights too (DeepSpeed ZeRO-3, configs/accelerate/fsdp.yaml), for full fine-tuning of models whose AdamW state does not fit one GPU.")
+    architecture: str | None = Field(None, description="Model whose architecture facts plan uses when the base is not on disk yet, e.g. `meta-llama/Llama-2-7b-hf` for a base produced by another recipe.")
+    vocab_size: int | None = Field(None, ge=1, description="Vocabulary size plan uses with `architecture` when the base's tokenizer was extended (e.g. 54949).")
 
 
 class Recipe(Section):

@@ -11,7 +11,7 @@ from langadapt.config.base import Section
 
 class TokenizerConfig(Section):
     enabled: bool = Field(True, description="Run this stage; when off, later stages use the base tokenizer.")
-    method: Literal["auto", "bpe", "sentencepiece"] = Field("auto", description="`auto` picks by the base tokenizer: continued BPE for HF BPE tokenizers, SentencePiece merge when the base ships a tokenizer.model.")
+    method: Literal["auto", "bpe", "sentencepiece"] = Field("auto", description="How new pieces are learned: continued BPE over the base tokens, appended after the base merges. `auto`/`bpe` work for byte-level (Llama-3, Qwen, SmolLM2) and metaspace (Llama-2) tokenizers; `sentencepiece` insists on a SentencePiece-family (metaspace) base. An extended tokenizer.model is written whenever the base ships one.")
     new_tokens: int | None = Field(8000, ge=1, description="Number of new pieces to learn (upper bound when `target_tokens_per_char` is set).")
     target_tokens_per_char: float | None = Field(None, gt=0, description="Use the fewest learned pieces that bring a sample of the training text to this many tokens per character.")
     min_frequency: int = Field(2, ge=1, description="A new merge must occur at least this often in the corpus.")

@@ -76,6 +76,12 @@ class PretrainConfig(TrainConfig):
 class SftDataSpec(Section):
     path: str | None = Field(None, description="JSON/JSONL file of Alpaca, ShareGPT or OpenAI-messages records.")
     builtin: str | None = Field(None, description="Built-in task set, e.g. `poem-tasks` (next line and author, from held-out poems).")
+    hf_dataset: str | None = Field(None, description="Hugging Face dataset id (or local dataset folder) read with `datasets.load_dataset`; needs network on first use.")
+    hf_config: str | None = Field(None, description="Configuration name of `hf_dataset`.")
+    hf_split: str = Field("train", description="Split of `hf_dataset` to read.")
+    hf_data_files: str | list[str] | None = Field(None, description="Files inside `hf_dataset` to read (e.g. `unified_chip2.jsonl` of a repository holding several sets).")
+    fields: dict[str, str] = Field(default_factory=dict, description="Our field name -> the dataset's column, e.g. `{input: context, output: response}` for Dolly; keys: instruction, input, output, system, messages, conversations, text. A list column gives its first element.")
+    turn_markers: dict[str, str] | None = Field(None, description="Split a single `text` field into turns at these markers, e.g. `{user: '<human>:', assistant: '<bot>:'}`.")
     format: Literal["auto", "alpaca", "sharegpt", "messages"] = Field("auto", description="Record format; `auto` detects it.")
     weight: float = Field(1.0, gt=0, description="Sampling weight when several datasets are mixed.")
     max_examples: int | None = Field(None, ge=1, description="Use at most this many examples.")

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
+
+from langadapt.eval.packed import Window, batch_nll, output_layer, window_nll
+
+__all__ = ["BpcResult", "Window", "batch_nll", "output_layer", "prefix_token_id", "score_texts", "windows_for"]
 
 LN2 = math.log(2.0)
-# Scored positions pushed through the output layer at once: bounds the (positions x vocab) logits.
-_HEAD_CHUNK = 2048
 
 
 @dataclass
@@ -52,14 +54,6 @@ class BpcResult:
         data.update(bits_per_char=self.bits_per_char, bits_per_byte=self.bits_per_byte,
                     token_perplexity=self.token_perplexity)
         return data
-
-
-@dataclass
-class Window:
-    doc: int
-    ids: list[int]
-    scored: int
-    """The last `scored` tokens of `ids` are targets (each predicted from the tokens before it)."""
 
 
 def prefix_token_id(tokenizer: Any) -> int | None:
@@ -115,60 +109,6 @@ def _document_tokens(tokenizer: Any, texts: Sequence[str], prefix: int | None) -
     return docs, scored_text
 
 
-def output_layer(model: Any):
-    """(decoder, head, softcap) when the model splits that way, else None (then a full forward is used)."""
-    try:
-        decoder = model.get_decoder()
-        head = model.get_output_embeddings()
-    except (AttributeError, NotImplementedError):
-        return None
-    if decoder is None or head is None or decoder is model:
-        return None
-    return decoder, head, getattr(model.config, "final_logit_softcapping", None)
-
-
-def batch_nll(model: Any, batch: list[Window], pad_id: int, split: Any) -> list[float]:
-    import torch
-    import torch.nn.functional as F
-
-    device = next(model.parameters()).device
-    width = max(len(w.ids) for w in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    rows, cols, targets = [], [], []
-    for r, w in enumerate(batch):
-        n = len(w.ids)
-        input_ids[r, :n] = torch.tensor(w.ids)
-        mask[r, :n] = 1
-        # Logit at position p predicts token p+1; the last `scored` tokens are targets.
-        for p in range(n - 1 - w.scored, n - 1):
-            rows.append(r)
-            cols.append(p)
-            targets.append(w.ids[p + 1])
-    # Right padding with explicit positions: real tokens sit at 0..n-1 in every row.
-    positions = torch.arange(width).unsqueeze(0).expand(len(batch), -1)
-    input_ids, mask, positions = input_ids.to(device), mask.to(device), positions.to(device)
-    rows_t, cols_t = torch.tensor(rows, device=device), torch.tensor(cols, device=device)
-    target_t = torch.tensor(targets, device=device)
-    if split is not None:
-        decoder, head, softcap = split
-        hidden = decoder(input_ids=input_ids, attention_mask=mask, position_ids=positions).last_hidden_state
-        picked = hidden[rows_t, cols_t]
-        losses = []
-        for i in range(0, picked.shape[0], _HEAD_CHUNK):
-            logits = head(picked[i:i + _HEAD_CHUNK]).float()
-            if softcap:
-                logits = torch.tanh(logits / softcap) * softcap
-            losses.append(F.cross_entropy(logits, target_t[i:i + _HEAD_CHUNK], reduction="none"))
-        token_nll = torch.cat(losses)
-    else:
-        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits
-        token_nll = F.cross_entropy(logits[rows_t, cols_t].float(), target_t, reduction="none")
-    per_row = torch.zeros(len(batch), dtype=torch.float64, device=device)
-    per_row.index_add_(0, rows_t, token_nll.double())
-    return per_row.tolist()
-
-
 def score_texts(
     model: Any,
     tokenizer: Any,
@@ -178,34 +118,28 @@ def score_texts(
     batch_size: int = 8,
     progress: bool = False,
     desc: str = "bits/char",
+    max_batch_tokens: int | None = None,
 ) -> BpcResult:
-    """Total NLL of `texts` under `model`, with characters, bytes and tokens to normalise it by."""
-    import torch
+    """Total NLL of `texts` under `model`, with characters, bytes and tokens to normalise it by.
 
+    A forward pass holds up to `max_batch_tokens` tokens (default `batch_size` full windows):
+    short documents are packed several to a row, so many of them share one pass.
+    """
     texts = [t for t in texts if t]
     prefix = prefix_token_id(tokenizer)
     docs, scored_text = _document_tokens(tokenizer, texts, prefix)
     windows = [w for d, ids in enumerate(docs) for w in windows_for(ids, window, stride, doc=d)]
-    # Longest first: similar lengths share a batch, so little compute goes to padding.
-    windows.sort(key=lambda w: len(w.ids), reverse=True)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (prefix or 0)
-    split = output_layer(model)
-    per_doc = [0.0] * len(docs)
-    batches: Iterable[int] = range(0, len(windows), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc=desc, unit="batch", leave=False)
+    budget = max_batch_tokens or batch_size * window
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
-            for start in batches:
-                batch = windows[start:start + batch_size]
-                for w, nll in zip(batch, batch_nll(model, batch, pad_id, split)):
-                    per_doc[w.doc] += nll
+        nll = window_nll(model, windows, pad_id, token_budget=budget, progress=progress, desc=desc)
     finally:
         model.train(was_training)
+    per_doc = [0.0] * len(docs)
+    for w, value in zip(windows, nll):
+        per_doc[w.doc] += value
     return BpcResult(
         nll_nats_total=float(sum(per_doc)),
         characters=sum(len(t) for t in scored_text),

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from langadapt.eval.bpc import Window, batch_nll, output_layer, prefix_token_id
+from langadapt.eval.bpc import prefix_token_id
+from langadapt.eval.packed import Window, window_nll
 
 
 def format_question(item: dict[str, Any]) -> str:
@@ -29,29 +30,30 @@ def few_shot_prefix(items: Sequence[dict[str, Any]], index: int, shots: int) -> 
 
 def continuation_nll(model: Any, tokenizer: Any, pairs: Sequence[tuple[str, str]], batch_size: int = 8,
                      max_length: int = 1024) -> list[float]:
-    """Negative log-likelihood (nats) of each continuation given its context, batched."""
-    import torch
+    """Negative log-likelihood (nats) of each continuation given its context, batched.
 
+    Prompts are packed several to a row and up to `batch_size` x `max_length` tokens share a pass.
+    """
     prefix = prefix_token_id(tokenizer)
+    # Each distinct context and continuation is tokenized once (a question's choices share it).
+    contexts = {c: None for c, _ in pairs}
+    conts = {c: None for _, c in pairs}
+    ctx_ids = dict(zip(contexts, tokenizer(list(contexts), add_special_tokens=False)["input_ids"])) if pairs else {}
+    cont_ids = dict(zip(conts, tokenizer(list(conts), add_special_tokens=False)["input_ids"])) if pairs else {}
     windows = []
     for i, (context, continuation) in enumerate(pairs):
-        ctx = tokenizer(context, add_special_tokens=False)["input_ids"]
-        cont = tokenizer(continuation, add_special_tokens=False)["input_ids"]
-        ids = ([prefix] if prefix is not None else []) + ctx + cont
+        cont = cont_ids[continuation]
+        ids = ([prefix] if prefix is not None else []) + ctx_ids[context] + cont
         # Long prompts lose their oldest few-shot text first; the continuation is always kept.
         ids = ids[-max_length:]
         windows.append(Window(i, ids, min(len(cont), len(ids) - 1)))
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids), reverse=True)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (prefix or 0)
-    split = output_layer(model)
-    out = [0.0] * len(windows)
+    was_training = model.training
     model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = [windows[i] for i in order[start:start + batch_size]]
-            for w, nll in zip(batch, batch_nll(model, batch, pad_id, split)):
-                out[w.doc] = nll
-    return out
+    try:
+        return window_nll(model, windows, pad_id, token_budget=batch_size * max_length, desc="choices")
+    finally:
+        model.train(was_training)
 
 
 def score_multiple_choice(model: Any, tokenizer: Any, items: Sequence[dict[str, Any]], few_shot: int = 3,

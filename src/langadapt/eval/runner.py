@@ -164,12 +164,14 @@ def summary_metrics(results: dict[str, Any]) -> dict[str, Any]:
     bpc: dict[str, dict[str, float]] = {}
     bpb: dict[str, dict[str, float]] = {}
     tasks: dict[str, dict[str, dict[str, float]]] = {}
+    by_task: dict[str, dict[str, dict[str, float]]] = {}
+    bpb_by_task: dict[str, dict[str, dict[str, float]]] = {}
     for name, entry in results["tasks"].items():
         for label, scores in entry["scores"].items():
             if entry["kind"] == "bpc":
                 for lang, s in scores.items():
-                    bpc.setdefault(label, {})[lang] = round(s["bits_per_char"], 4)
-                    bpb.setdefault(label, {})[lang] = round(s["bits_per_byte"], 4)
+                    by_task.setdefault(name, {}).setdefault(label, {})[lang] = round(s["bits_per_char"], 4)
+                    bpb_by_task.setdefault(name, {}).setdefault(label, {})[lang] = round(s["bits_per_byte"], 4)
             elif entry["kind"] == "generation":
                 avg = scores.get("average", {})
                 tasks.setdefault(name, {})[label] = {k: round(avg[k], 3) for k in ("rouge_l", "chrf") if k in avg}
@@ -177,7 +179,14 @@ def summary_metrics(results: dict[str, Any]) -> dict[str, Any]:
                 tasks.setdefault(name, {})[label] = {k: round(scores[k], 3) for k in ("accuracy", "accuracy_raw")}
             else:
                 tasks.setdefault(name, {})[label] = dict(scores)
-    metrics: dict[str, Any] = {"bpc": bpc, "bpb": bpb, "tasks": tasks}
+    # Texts of one language from different tasks (held-out corpus vs UDHR) are not mixed: `bpc`
+    # is the UDHR table when it was scored (same articles in every language), the rest stay apart.
+    primary = "udhr-bpc" if "udhr-bpc" in by_task else next(iter(by_task), None)
+    if primary:
+        bpc, bpb = by_task[primary], bpb_by_task[primary]
+    metrics: dict[str, Any] = {"bpc": bpc, "bpb": bpb, "bpc_task": primary, "tasks": tasks, "bpc_by_task": by_task}
+    if "heldout-bpc" in by_task:
+        metrics["heldout_bpc"] = by_task["heldout-bpc"]
     if "judge" in results:
         metrics["judge"] = {k: {m: v for m, v in r.items() if m in ("win", "tie", "loss", "n")}
                             for k, r in results["judge"].get("summary", {}).items()}

@@ -49,6 +49,8 @@ class Arch:
                   "up_proj": (h, i), "down_proj": (i, h)}
         if self.gated_mlp:
             shapes["gate_proj"] = (h, i)
+        else:  # XGLM/OPT names for the same projections
+            shapes.update({"out_proj": (h, h), "fc1": (h, i), "fc2": (i, h)})
         return shapes
 
 
@@ -66,7 +68,18 @@ ARCHS: dict[str, Arch] = {a.name.lower(): a for a in (
     Arch("Qwen2.5-7B", 3584, 28, 18944, 28, 4, 152064, False, max_positions=131072),
 )}
 
-_ALIASES = {"smollm2-135m-instruct": "smollm2-135m", "tiny-random-llama": None}
+# A fine-tune shares its base's architecture: Hub ids (lower case) -> the entry above.
+_ALIASES = {
+    "smollm2-135m-instruct": "smollm2-135m", "tiny-random-llama": None,
+    "lianghsun/llama-3.2-taiwan-3b": "llama-3.2-3b",
+    "lianghsun/llama-3.2-taiwan-3b-instruct": "llama-3.2-3b",
+    "lianghsun/llama-3.2-taiwan-legal-3b-instruct": "llama-3.2-3b",
+    "meta-llama/llama-3.2-3b-instruct": "llama-3.2-3b",
+    "meta-llama/llama-3.2-1b-instruct": "llama-3.2-1b",
+    "meta-llama/llama-2-7b-chat-hf": "llama-2-7b",
+    "pythainlp/wangchanglm-7.5b-sft-en": "xglm-7.5b",
+    "pythainlp/wangchanglm-7.5b-sft-enth": "xglm-7.5b",
+}
 
 
 def _norm(text: str) -> str:

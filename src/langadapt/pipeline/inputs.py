@@ -32,7 +32,11 @@ def _cached_source(name: str) -> Path | None:
 def corpus_files(spec: CorpusSpec, base_dir: Path, fetch_missing: bool) -> tuple[list[str], str, bool]:
     """Files of one corpus, a human description, and whether they are on disk now."""
     if spec.hf_dataset:
-        return [], f"dataset {spec.hf_dataset} [{spec.hf_split}]", True
+        local = Path(spec.hf_dataset).expanduser()
+        local = local if local.is_absolute() else base_dir / local
+        if local.exists():
+            return [], f"dataset folder {local} [{spec.hf_split}]", True
+        return [], f"Hub dataset {spec.hf_dataset} [{spec.hf_split}] (needs network)", True
     root = base_dir
     if spec.fetch:
         from langadapt.data.fetch import fetch
@@ -63,3 +67,106 @@ def resolve_corpora(recipe: Recipe, fetch_missing: bool) -> list[CorpusInput]:
         stats = [(f, Path(f).stat().st_size, Path(f).stat().st_mtime_ns) for f in files]
         found.append(CorpusInput(spec.name, description, files, fingerprint_data([spec.model_dump(), stats]), ready))
     return found
+
+
+@dataclass
+class InputStatus:
+    kind: str  # base model | sft data | eval task
+    name: str
+    status: str
+    level: str = "ok"  # ok | warning | error
+
+
+def _producer(recipe: Recipe, ref: str) -> str | None:
+    """The recipe whose run folder `ref` lies in (`runs/<name>/...`), as a `langadapt run` line."""
+    path = Path(ref)
+    run_root = Path(recipe.run_dir)
+    try:
+        rel = path.relative_to(run_root)
+    except ValueError:
+        return None
+    if not rel.parts:
+        return None
+    other = rel.parts[0]
+    import yaml
+
+    for candidate in sorted(recipe.base_dir.glob("*.y*ml")):
+        try:
+            data = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            continue
+        if isinstance(data, dict) and data.get("name") == other:
+            shown = candidate.resolve()
+            try:
+                shown = shown.relative_to(Path.cwd())
+            except ValueError:
+                pass
+            return f"langadapt run {shown}"
+    return f"the recipe named {other!r}"
+
+
+def base_model_status(recipe: Recipe) -> InputStatus:
+    from langadapt.models.resolve import resolve_model
+
+    ref = recipe.base_model
+    try:
+        base = resolve_model(ref)
+    except UserError as exc:
+        producer = _producer(recipe, ref)
+        if producer:
+            return InputStatus("base model", ref, f"not there yet: produced by `{producer}`", "warning")
+        return InputStatus("base model", ref, f"NOT RESOLVABLE: {exc}", "error")
+    if base.kind == "hub":
+        return InputStatus("base model", ref, "Hub (needs network)")
+    return InputStatus("base model", ref, f"{base.kind}: {base.weights or base.path}")
+
+
+def _local(path: str, base_dir: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def sft_data_status(recipe: Recipe) -> list[InputStatus]:
+    found = []
+    if not recipe.sft.enabled:
+        return found
+    for spec in recipe.sft.datasets:
+        if spec.builtin:
+            found.append(InputStatus("sft data", spec.builtin, "built-in task set (built from this run's data)"))
+        elif spec.path:
+            p = _local(spec.path, recipe.base_dir)
+            found.append(InputStatus("sft data", spec.path, "local file" if p.is_file() else f"MISSING: no file {p}",
+                                     "ok" if p.is_file() else "error"))
+        elif spec.hf_dataset:
+            local = _local(spec.hf_dataset, recipe.base_dir)
+            where = f"dataset folder {local}" if local.exists() else "Hub (needs network)"
+            files = spec.hf_data_files if isinstance(spec.hf_data_files, str) else ",".join(spec.hf_data_files or [])
+            extra = f" [{spec.hf_config or 'default'}/{spec.hf_split}{' ' + files if files else ''}]"
+            found.append(InputStatus("sft data", spec.hf_dataset, where + extra))
+    return found
+
+
+def eval_task_status(recipe: Recipe) -> list[InputStatus]:
+    found = []
+    if not recipe.eval.enabled:
+        return found
+    if recipe.eval.backend == "lm-eval":
+        return [InputStatus("eval task", t, "lm-evaluation-harness task") for t in recipe.eval.tasks]
+    try:
+        from langadapt.eval.tasks import BUILTIN
+    except ImportError:  # the eval stage is optional at dry-run time
+        BUILTIN = {}
+    for task in recipe.eval.tasks:
+        if task in BUILTIN:
+            found.append(InputStatus("eval task", task, "built-in"))
+            continue
+        p = Path(task).expanduser()
+        ok = p.is_file()
+        found.append(InputStatus("eval task", task, "task file" if ok else f"MISSING: not a built-in task and no file {p}",
+                                 "ok" if ok else "error"))
+    return found
+
+
+def resolve_inputs(recipe: Recipe) -> list[InputStatus]:
+    """Every input besides the corpora, with whether it is usable now (dry-run prints these)."""
+    return [base_model_status(recipe), *sft_data_status(recipe), *eval_task_status(recipe)]

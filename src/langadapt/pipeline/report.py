@@ -85,12 +85,16 @@ def _train_section(stage: str, m: dict, root: Path) -> Section:
 def _eval_sections(m: dict, root: Path) -> list[Section]:
     met = m["metrics"]
     out = []
-    bpc = met.get("bpc") or {}
-    if bpc:
+    by_task = met.get("bpc_by_task") or ({met.get("bpc_task") or "bpc": met["bpc"]} if met.get("bpc") else {})
+    if by_task:
         s = Section("Bits per character (lower is better; comparable across tokenizers)")
-        models = list(bpc)
-        langs = sorted({lang for v in bpc.values() for lang in v})
-        s.tables.append(Table(["language", *models], [[lang, *(_fmt(bpc[mod].get(lang)) for mod in models)] for lang in langs]))
+        s.paragraphs.append("Each model scores the same texts; per-token perplexity is not shown because it cannot be "
+                            "compared once the tokenizer changes.")
+        for task, table in by_task.items():
+            models = list(table)
+            langs = sorted({lang for v in table.values() for lang in v})
+            s.tables.append(Table([f"{task}: language", *models],
+                                  [[lang, *(_fmt(table[mod].get(lang)) for mod in models)] for lang in langs]))
         out.append(s)
     tasks = met.get("tasks") or {}
     if tasks:

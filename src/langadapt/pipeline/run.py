@@ -18,8 +18,7 @@ from rich.console import Console
 from langadapt.config.load import dump_recipe
 from langadapt.config.recipe import STAGES, Recipe
 from langadapt.errors import UserError
-from langadapt.models.resolve import resolve_model
-from langadapt.pipeline.inputs import resolve_corpora
+from langadapt.pipeline.inputs import resolve_corpora, resolve_inputs
 from langadapt.rundir import RunDir, StageRecord, fingerprint_data
 from langadapt.stages import StageContext, stage_function
 
@@ -105,18 +104,18 @@ def plan_run(recipe: Recipe, from_stage: str | None = None, only: str | None = N
     return planned
 
 
-def describe_plan(recipe: Recipe, planned: list[PlannedStage], corpora) -> str:
+def describe_plan(recipe: Recipe, planned: list[PlannedStage], corpora, inputs=None) -> str:
     lines = [f"recipe:     {recipe.name}" + (f" ({recipe.source})" if recipe.source else ""),
              f"run dir:    {recipe.run_path()}"]
-    try:
-        base = resolve_model(recipe.base_model)
-        where = "Hub (needs network on first use)" if base.kind == "hub" else base.weights
-        lines.append(f"base model: {recipe.base_model} [{base.kind}] {where}")
-    except UserError as exc:
-        lines.append(f"base model: {recipe.base_model} - NOT RESOLVABLE: {exc}")
+    inputs = resolve_inputs(recipe) if inputs is None else inputs
+    base = inputs[0]
+    lines.append(f"base model: {base.name}: {base.status}" + (" (warning)" if base.level == "warning" else ""))
     lines.append(f"languages:  {', '.join(recipe.languages)} (base language {recipe.base_language})")
     for c in corpora:
         lines.append(f"corpus:     {c.name}: {c.description}")
+    for item in inputs[1:]:
+        label = f"{item.kind}:".ljust(11)
+        lines.append(f"{label} {item.name}: {item.status}")
     lines.append("stages:")
     for p in planned:
         outs = ", ".join(f"{k}={v}" for k, v in p.outputs.items()) if p.outputs else str(RunDir(recipe.run_path()).stage_dir(p.stage))
@@ -129,8 +128,12 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
     corpora = resolve_corpora(recipe, fetch_missing=not dry_run)
     corpus_fps = {c.name: c.fingerprint for c in corpora if c.ready}
     planned = plan_run(recipe, from_stage, only, corpus_fps)
-    console.print(describe_plan(recipe, planned, corpora))
+    inputs = resolve_inputs(recipe)
+    console.print(describe_plan(recipe, planned, corpora, inputs), markup=False)
     if dry_run:
+        missing = [f"{i.kind} {i.name}" for i in inputs if i.level == "error"]
+        if missing:
+            raise UserError(f"dry run: {len(missing)} input(s) missing: {'; '.join(missing)}")
         return {}
     rundir = RunDir(recipe.run_path())
     rundir.root.mkdir(parents=True, exist_ok=True)

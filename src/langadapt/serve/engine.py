@@ -153,6 +153,28 @@ class Engine:
         finally:
             req.cancel()
 
+    def generate(self, prompts: Sequence[Sequence[int]], config: GenerationConfig,
+                 logprobs: int | None = None) -> list[Output]:
+        """Batch helper (eval, scripts): all prompts at once, one merged Output per prompt, in order."""
+        boxes = [queue.Queue() for _ in prompts]
+        reqs = [self.submit(ids, config, box.put, logprobs) for ids, box in zip(prompts, boxes)]
+        results = []
+        try:
+            for box in boxes:
+                total = Output()
+                while not total.finish_reason:
+                    out = box.get()
+                    total.text += out.text
+                    total.token_ids += out.token_ids
+                    total.logprobs += out.logprobs
+                    total.finish_reason, total.error = out.finish_reason, out.error
+                    total.prompt_tokens, total.completion_tokens = out.prompt_tokens, out.completion_tokens
+                results.append(total)
+        finally:
+            for req in reqs:
+                req.cancel()
+        return results
+
     async def stream(self, prompt_ids: Sequence[int], config: GenerationConfig,
                      logprobs: int | None = None) -> AsyncIterator[Output]:
         """Async outputs of one request; closing the iterator early cancels the request."""

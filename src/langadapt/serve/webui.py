@@ -7,6 +7,7 @@ Needs the `webui` extra (gradio). `build_app` returns the Blocks for embedding a
 
 from __future__ import annotations
 
+import inspect
 import os
 import queue
 import sys
@@ -71,6 +72,8 @@ def build_app(engines: dict[str, Any], defaults: GenerationConfig):
     import gradio as gr
 
     names = list(engines)
+    # Gradio 4-5 default to (user, bot) tuples; 6 only knows role/content messages, which this page uses.
+    messages = {"type": "messages"} if "type" in inspect.signature(gr.Chatbot.__init__).parameters else {}
     with gr.Blocks(title="langadapt chat") as demo:
         gr.Markdown(f"### langadapt · {' vs '.join(names)}")
         with gr.Accordion("Generation options", open=False):
@@ -111,7 +114,7 @@ def build_app(engines: dict[str, Any], defaults: GenerationConfig):
             return handler
 
         with gr.Tab("Chat"):
-            chatbot = gr.Chatbot(label=names[0], elem_id="chatbot", height=420)
+            chatbot = gr.Chatbot(label=names[0], elem_id="chatbot", height=420, **messages)
             message = gr.Textbox(placeholder="Type a message and press Enter", show_label=False, elem_id="message")
             clear = gr.Button("Reset conversation", elem_id="reset")
             message.submit(respond(names[:1]), [message, system, chatbot, *options], [message, chatbot])
@@ -119,8 +122,8 @@ def build_app(engines: dict[str, Any], defaults: GenerationConfig):
         if len(names) > 1:
             with gr.Tab("Side by side"):
                 with gr.Row():
-                    left = gr.Chatbot(label=names[0], elem_id="left", height=420)
-                    right = gr.Chatbot(label=names[1], elem_id="right", height=420)
+                    left = gr.Chatbot(label=names[0], elem_id="left", height=420, **messages)
+                    right = gr.Chatbot(label=names[1], elem_id="right", height=420, **messages)
                 both = gr.Textbox(placeholder="One prompt, both models", show_label=False, elem_id="both")
                 clear2 = gr.Button("Reset both", elem_id="reset-both")
                 both.submit(respond(names[:2]), [both, system, left, right, *options], [both, left, right])

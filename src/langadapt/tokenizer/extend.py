@@ -87,6 +87,9 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
     start = time.perf_counter()
     base = TokenizerJson.from_tokenizer(base_tokenizer)
     base.check_supported()
+    if cfg.method == "sentencepiece" and base.byte_level:
+        raise UserError("tokenizer.method=sentencepiece needs a SentencePiece-family (metaspace) tokenizer; "
+                        "this one is byte-level BPE: use `bpe` or `auto`")
     sample: list[str] = []
     sample_chars = 0
 
@@ -125,6 +128,19 @@ def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: Tok
     }
 
 
+def write_spm_if_shipped(base_model: str, ext: TokenizerExtension, out_dir: str | os.PathLike) -> bool:
+    """Extend the base's SentencePiece tokenizer.model too, when it ships one (metaspace tokenizers only)."""
+    from langadapt.models import resolve_model
+    from langadapt.tokenizer.extend_spm import extend_spm_file
+
+    resolved = resolve_model(base_model)
+    source = Path(resolved.weights) / "tokenizer.model"
+    if resolved.kind == "hub" or not source.is_file() or ext.base.byte_level:
+        return False
+    extend_spm_file(source, ext.pieces, ext.first_id, Path(out_dir) / "tokenizer.model")
+    return True
+
+
 def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: TokenizerConfig, out_dir: str | os.PathLike,
                  progress: bool = True) -> tuple[TokenizerExtension, dict]:
     """Extend `base_model`'s tokenizer on `corpus` and save the resized model to `out_dir`.
@@ -148,5 +164,6 @@ def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: Toke
     with atomic_dir(out_dir) as tmp:
         save_plain(model, tmp)
         save_tokenizer(base_tok, ext.extended, tmp)
+        info["sentencepiece_model"] = write_spm_if_shipped(base_model, ext, tmp)
         write_json(Path(tmp) / EXTENSION_FILE, info)
     return ext, info

@@ -22,8 +22,6 @@ def run(ctx: Any) -> Any:
 
     recipe = ctx.recipe
     cfg = recipe.tokenizer
-    if cfg.method == "sentencepiece":
-        raise UserError("tokenizer.method=sentencepiece is not available in the pipeline yet; use `bpe` or `auto`")
     corpus = ctx.artifact("clean.corpus")
     if not corpus or not Path(corpus).exists():
         raise UserError("the tokenizer stage needs the cleaned corpus (clean.corpus); run the clean stage first")

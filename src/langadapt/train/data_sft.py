@@ -104,6 +104,72 @@ def load_conversations(path: str | Path, fmt: str = "auto", system_prompt: str |
     return convs
 
 
+def _remap(record: dict, fields: dict[str, str]) -> dict:
+    """Rename the dataset's columns to ours; a list column (e.g. several reference answers) gives its first item."""
+    if not fields:
+        return record
+    out = {k: v for k, v in record.items() if k not in fields.values()}
+    for ours, theirs in fields.items():
+        value = record.get(theirs)
+        if isinstance(value, list) and ours not in ("messages", "conversations"):
+            value = value[0] if value else ""
+        out[ours] = value
+    return out
+
+
+def split_turns(text: str, markers: dict[str, str]) -> list[dict]:
+    """`<human>: hi <bot>: hello` -> messages, cutting at each role's marker."""
+    import re
+
+    by_marker = {m: role for role, m in markers.items()}
+    pattern = "(" + "|".join(re.escape(m) for m in sorted(by_marker, key=len, reverse=True)) + ")"
+    parts = re.split(pattern, text)
+    msgs, role = [], None
+    for part in parts:
+        if part in by_marker:
+            role = by_marker[part]
+        elif role and part.strip():
+            msgs.append({"role": role, "content": part.strip()})
+    return msgs
+
+
+def load_hf_conversations(spec, system_prompt: str | None = None, base_dir: Path | None = None) -> list[list[dict]]:
+    """Conversations from a Hub dataset (or a local dataset folder) through `datasets.load_dataset`."""
+    import os
+
+    import datasets
+
+    ref = spec.hf_dataset
+    local = Path(ref).expanduser()
+    if not local.is_absolute() and base_dir is not None and (base_dir / local).exists():
+        local = base_dir / local
+    source = str(local) if local.exists() else ref
+    try:
+        ds = datasets.load_dataset(source, spec.hf_config, split=spec.hf_split, data_files=spec.hf_data_files)
+    except Exception as exc:  # the Hub client raises many types for "no network" / "no such repo"
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
+        why = "offline mode (HF_HUB_OFFLINE=1)" if offline else f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        raise UserError(f"sft dataset {ref!r} could not be loaded ({why}); it needs network on first use, "
+                        "or download it and point `path` at a JSONL copy") from None
+    if spec.max_examples:
+        ds = ds.select(range(min(spec.max_examples, len(ds))))
+    convs = []
+    for rec in ds:
+        rec = _remap(dict(rec), spec.fields)
+        if spec.turn_markers:
+            msgs = split_turns(str(rec.get("text", "")), spec.turn_markers)
+            if not any(m["role"] == "assistant" for m in msgs):
+                continue
+        else:
+            msgs = to_messages(rec, spec.format)
+        if system_prompt and not any(m["role"] == "system" for m in msgs):
+            msgs.insert(0, {"role": "system", "content": system_prompt})
+        convs.append(msgs)
+    if not convs:
+        raise UserError(f"sft dataset {ref!r}: no usable conversations (check `fields` / `turn_markers`)")
+    return convs
+
+
 def resolve_template(tokenizer, template: str | None) -> str:
     if template:
         return NAMED_TEMPLATES.get(template, template)

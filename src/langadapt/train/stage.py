@@ -65,8 +65,10 @@ def sft_data(cfg, heldout: str | None = None, base_dir: Path | None = None):
                 if not path.is_absolute() and base_dir is not None:
                     path = base_dir / path
                 part = data_sft.load_conversations(path, spec.format, cfg.system_prompt, spec.max_examples)
+            elif spec.hf_dataset:
+                part = data_sft.load_hf_conversations(spec, cfg.system_prompt, base_dir)
             else:
-                raise UserError("sft.datasets entry needs `path` or `builtin`")
+                raise UserError("sft.datasets entry needs `path`, `hf_dataset` or `builtin`")
             if cfg.system_prompt:
                 part = [c if any(m["role"] == "system" for m in c) else
                         [{"role": "system", "content": cfg.system_prompt}] + c for c in part]

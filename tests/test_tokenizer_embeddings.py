@@ -1,0 +1,118 @@
+"""New embedding rows for an extended vocabulary: resize (tied and untied), init methods, padding."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import islice
+
+import pytest
+import torch
+
+from langadapt.config.tokenizer import TokenizerConfig
+from langadapt.tokenizer.embeddings import _sparsemax, decompositions, extend_embeddings
+from langadapt.tokenizer.extend import extend_tokenizer
+from langadapt.tokenizer.texts import iter_texts
+
+
+@pytest.fixture(scope="module")
+def extension(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from langadapt.data.fetch import fetch
+
+    texts = list(islice(iter_texts([fetch("chinese-poetry") / "tang.jsonl"]), 800))
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    return extend_tokenizer(tok, texts, TokenizerConfig(new_tokens=150), progress=False)
+
+
+def _tiny(tiny_model_dir, tied: bool = True):
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    if tied:
+        return AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    config = LlamaConfig.from_pretrained(tiny_model_dir)
+    config.tie_word_embeddings = False
+    torch.manual_seed(1)
+    return LlamaForCausalLM(config)
+
+
+def test_mean_init_tied(tiny_model_dir, extension):
+    model = _tiny(tiny_model_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="mean")
+    new = model.get_input_embeddings().weight.detach()
+    first, end = info["new_token_ids"]
+    assert end - first == len(extension.pieces) == 150
+    assert new.shape[0] == info["padded_vocab_size"] and new.shape[0] % 64 == 0 and new.shape[0] >= end
+    assert model.config.vocab_size == new.shape[0]
+    assert torch.equal(new[:first], old)
+    for k, ids in enumerate(decompositions(extension.base, extension.pieces)):
+        assert len(ids) >= 2
+        assert torch.allclose(new[first + k], old[ids].mean(0), atol=1e-6)
+    assert torch.allclose(new[end:], old.mean(0).expand(new.shape[0] - end, -1), atol=1e-6)
+    assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
+    out = model(torch.tensor([[first, end - 1, 5]])).logits
+    assert out.shape[-1] == new.shape[0] and torch.isfinite(out).all()
+
+
+def test_untied_head_gets_its_own_rows(tiny_model_dir, extension):
+    model = _tiny(tiny_model_dir, tied=False)
+    old_in = model.get_input_embeddings().weight.detach().clone()
+    old_out = model.get_output_embeddings().weight.detach().clone()
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="mean")
+    assert info["tied"] is False
+    w_in, w_out = model.get_input_embeddings().weight, model.get_output_embeddings().weight
+    assert w_in.data_ptr() != w_out.data_ptr() and w_out.shape == w_in.shape
+    first = info["new_token_ids"][0]
+    assert torch.equal(w_out[:first].detach(), old_out)
+    ids = decompositions(extension.base, extension.pieces[:1])[0]
+    assert torch.allclose(w_out[first].detach(), old_out[ids].mean(0), atol=1e-6)
+    assert torch.allclose(w_in[first].detach(), old_in[ids].mean(0), atol=1e-6)
+
+
+def test_random_init_is_small_noise(tiny_model_dir, extension):
+    model = _tiny(tiny_model_dir)
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="random", seed=3)
+    first, end = info["new_token_ids"]
+    rows = model.get_input_embeddings().weight[first:end].detach()
+    assert 0.01 < rows.std().item() < 0.03
+    assert abs(rows.mean().item()) < 0.01
+
+
+def test_freq_weighted_leans_towards_rare_subtokens(tiny_model_dir, extension):
+    model = _tiny(tiny_model_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    counts: Counter = extension.learned.base_token_counts
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="freq-weighted",
+                             token_counts=counts)
+    first = info["new_token_ids"][0]
+    new = model.get_input_embeddings().weight.detach()
+    checked = 0
+    for k, ids in enumerate(decompositions(extension.base, extension.pieces)):
+        if len(set(counts[i] for i in ids)) < 2 or len(set(ids)) < len(ids):
+            continue
+        rare = min(ids, key=lambda i: counts[i])
+        mean = old[ids].mean(0)
+        assert torch.dist(new[first + k], old[rare]) < torch.dist(mean, old[rare])
+        checked += 1
+    assert checked > 10
+
+
+def test_focus_init_is_a_sparse_convex_mix(tiny_model_dir, extension):
+    weights = _sparsemax(torch.tensor([3.0, 1.0, 0.2, -2.0]))
+    assert torch.isclose(weights.sum(), torch.tensor(1.0)) and (weights >= 0).all() and (weights == 0).any()
+    model = _tiny(tiny_model_dir)
+    old = model.get_input_embeddings().weight.detach().clone()
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="focus")
+    first, end = info["new_token_ids"]
+    rows = model.get_input_embeddings().weight[first:end].detach()
+    assert torch.isfinite(rows).all()
+    # A convex mix of base rows stays inside their per-dimension range.
+    assert (rows <= old.max(0).values + 1e-6).all() and (rows >= old.min(0).values - 1e-6).all()
+
+
+def test_unknown_init_is_a_user_error(tiny_model_dir, extension):
+    from langadapt.errors import UserError
+
+    with pytest.raises(UserError):
+        extend_embeddings(_tiny(tiny_model_dir), extension.base, extension.pieces, extension.first_id, init="zeros")
