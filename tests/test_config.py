@@ -98,3 +98,25 @@ def test_cli_prints_one_line_error_without_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"langadapt: error: {path}: pretrain.lerning_rate: unknown key, did you mean learning_rate?"
     assert "Traceback" not in proc.stderr
+
+
+def test_recipe_reference_is_up_to_date():
+    from langadapt.config.reference import markdown
+
+    doc = Path(__file__).parents[1] / "docs" / "recipe-reference.md"
+    assert doc.read_text(encoding="utf-8").strip() == markdown().strip(), \
+        "regenerate: python -m langadapt.config.reference > docs/recipe-reference.md"
+
+
+def test_packaged_demo_recipe_matches_repo_copy():
+    from langadapt.pipeline.demo import demo_recipe_path
+
+    repo = Path(__file__).parents[1] / "recipes" / "demo-zh-tw.yaml"
+    assert demo_recipe_path().read_text(encoding="utf-8") == repo.read_text(encoding="utf-8")
+
+
+def test_every_recipe_starts_with_its_command():
+    for path in sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith(f"# langadapt run recipes/{path.name}"), path.name
+        load_recipe(path)

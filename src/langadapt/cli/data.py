@@ -8,7 +8,7 @@ import importlib
 import json
 
 # Modules adding more `langadapt data ...` subcommands, each with `register(data_subparsers)`.
-EXTRA_MODULES: tuple[str, ...] = ()
+EXTRA_MODULES: tuple[str, ...] = ("langadapt.cli.data_llm",)
 
 
 def register(sub) -> None:

@@ -42,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--judge-url", help="OpenAI-compatible base URL of a judge model (enables pairwise judging).")
     p.add_argument("--judge-model", help="Judge model name at --judge-url.")
     p.add_argument("--max-new-tokens", type=int, help="Most tokens generated per answer in generation tasks.")
+    p.add_argument("--human", metavar="FILE", help="Human choices from `langadapt webui --judge`: with --judge-results, "
+                                                   "print the human vs LLM-judge agreement table instead of evaluating.")
+    p.add_argument("--judge-results", metavar="FILE", help="results.json of an eval run with the LLM judge (for --human).")
     add_recipe_args(p)
     add_config_flags(p, EvalConfig, "eval", skip=("enabled", "languages", "tasks", "compare"))
     p.set_defaults(func=main)
@@ -65,6 +68,9 @@ def _models(args: argparse.Namespace, default: str | None) -> dict[str, str]:
 
 def main(args: argparse.Namespace) -> int:
     from langadapt.config.load import load_recipe, recipe_from_dict
+
+    if args.human or args.judge_results:
+        return _agreement(args)
 
     overrides = list(args.overrides) + collect_config_flags(args)
     if args.tasks:
@@ -100,4 +106,15 @@ def main(args: argparse.Namespace) -> int:
     print(render_markdown(results))
     for name, path in results.get("files", {}).items():
         print(f"{name}: {path}")
+    return 0
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    if not (args.human and args.judge_results):
+        raise UserError("--human and --judge-results go together: the people's choices and the judge's verdicts")
+    from langadapt.eval.agreement import agreement_report
+
+    _, text = agreement_report(args.human, args.judge_results, args.out)
+    print(text, end="")
+    print(f"table: {Path(args.out) / 'agreement.md'}")
     return 0

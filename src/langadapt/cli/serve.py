@@ -10,11 +10,14 @@ from langadapt.config.generation import GenerationConfig
 from langadapt.errors import UserError
 
 
-def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="Alias, local model folder, GGUF file, adapter folder or Hub id.")
+def _model_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    p.add_argument("model", nargs="?" if optional else None,
+                   help="Alias, local model folder, GGUF file, adapter folder or Hub id.")
     p.add_argument("--adapter", help="PEFT adapter folder applied on top of MODEL (merged for speed).")
     p.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"], help="Weights dtype [default: auto].")
     p.add_argument("--device", help="torch device, e.g. cuda or cpu [default: where the model loads].")
+    p.add_argument("--load-in", choices=["8bit", "4bit"],
+                   help="Load the weights in 8-bit or 4-bit (bitsandbytes; needs a CUDA GPU and the qlora extra).")
     p.add_argument("--recipe", help="Recipe YAML whose `generation` section gives the defaults.")
     p.add_argument("overrides", nargs="*", default=[], metavar="generation.key=value",
                    help="Generation overrides, e.g. generation.stop='[\"###\"]' generation.begin_suppress_tokens=[2].")
@@ -45,7 +48,7 @@ def _chat(args: argparse.Namespace) -> int:
     from langadapt.serve.chat import run_chat
 
     return run_chat(args.model, args.adapter, generation_config(args), prompt=args.prompt, system=args.system,
-                    mode=args.mode, dtype=args.dtype, device=args.device)
+                    mode=args.mode, dtype=args.dtype, device=args.device, quantization=args.load_in)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -53,6 +56,8 @@ def _serve(args: argparse.Namespace) -> int:
     api_key = args.api_key or os.environ.get("LANGADAPT_API_KEY")
     names = args.served_model_name or [args.model]
     if args.engine == "vllm":
+        if args.load_in:
+            raise UserError("--load-in applies to the built-in engine; vLLM chooses its own quantization")
         from langadapt.serve.vllm import serve_with_vllm
 
         return serve_with_vllm(args.model, args.adapter, host=args.host, port=args.port, api_key=api_key,
@@ -61,7 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
     from langadapt.serve.server import serve
 
     engine = start_engine(args.model, args.adapter, max_batch_size=args.max_batch_size, dtype=args.dtype,
-                          device=args.device)
+                          device=args.device, quantization=args.load_in)
     try:
         serve(engine, names, host=args.host, port=args.port, api_key=api_key, defaults=config,
               log_level=args.log_level)
@@ -74,11 +79,17 @@ def _webui(args: argparse.Namespace) -> int:
     from langadapt.errors import require
 
     require("gradio", "webui", "langadapt webui")
+    if args.judge:
+        from langadapt.serve.judge_ui import run_judge_ui
+
+        return run_judge_ui(args.judge, args.judge_out, host=args.host, port=args.port, seed=args.judge_seed)
+    if not args.model:
+        raise UserError("webui: pass a MODEL (or --judge PAIRS.jsonl for blind judging)")
     from langadapt.serve.webui import run_webui
 
     return run_webui(args.model, args.adapter, generation_config(args), compare=args.compare,
                      compare_adapter=args.compare_adapter, host=args.host, port=args.port, dtype=args.dtype,
-                     device=args.device)
+                     device=args.device, quantization=args.load_in)
 
 
 def register(sub) -> None:
@@ -110,9 +121,15 @@ def register(sub) -> None:
     p = sub.add_parser("webui", help="Gradio chat page with side-by-side mode.", description=(
         "Chat page in the browser with the generation options; --compare adds a side-by-side tab that "
         "sends one prompt to two models (e.g. base and adapted). Needs `pip install 'langadapt[webui]'`."))
-    _model_args(p)
+    _model_args(p, optional=True)
     p.add_argument("--compare", help="Second model for the side-by-side tab.")
     p.add_argument("--compare-adapter", help="Adapter applied on top of --compare (or on MODEL when --compare is absent).")
     p.add_argument("--host", default="127.0.0.1", help="Address to bind [default: 127.0.0.1].")
     p.add_argument("--port", type=int, default=7860, help="Port [default: 7860].")
+    p.add_argument("--judge", metavar="PAIRS.jsonl",
+                   help="Blind side-by-side judging of recorded answers instead of chat (no MODEL): PAIRS.jsonl holds "
+                        "{id, prompt, answers: {model: text, model2: text}} or an eval results.json.")
+    p.add_argument("--judge-out", default="human-judgements.jsonl",
+                   help="JSONL the choices are appended to (judged items are skipped on restart) [default: human-judgements.jsonl].")
+    p.add_argument("--judge-seed", type=int, default=0, help="Seed of the per-item left/right order [default: 0].")
     p.set_defaults(func=_webui)

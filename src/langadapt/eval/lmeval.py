@@ -59,7 +59,7 @@ def evaluate_lm_eval(models: dict[str, str], cfg: EvalConfig, out_dir: str | Pat
     per_model: dict[str, dict[str, dict[str, float]]] = {}
     for label, ref in models.items():
         log(f"[eval] {label}: loading {ref} for lm-evaluation-harness")
-        model = load_model(ref, dtype=cfg.dtype, merge_adapter=True)
+        model = load_model(ref, dtype=cfg.dtype, merge_adapter=True, quantization=cfg.load_in)
         lm = HFLM(pretrained=model, tokenizer=load_tokenizer(ref), batch_size=cfg.batch_size)
         raw = simple_evaluate(model=lm, tasks=names, num_fewshot=cfg.few_shot or None, limit=cfg.max_examples,
                               task_manager=manager)

@@ -120,7 +120,7 @@ def evaluate(models: dict[str, str], task_names: Sequence[str], cfg: EvalConfig,
     per_model: dict[str, dict[str, Any]] = {}
     for label, ref in models.items():
         log(f"[eval] {label}: loading {ref}")
-        model = load_model(ref, dtype=cfg.dtype, device=_device(), merge_adapter=True)
+        model = load_model(ref, dtype=cfg.dtype, device=_device(), merge_adapter=True, quantization=cfg.load_in)
         tokenizer = load_tokenizer(ref)
         per_model[label] = evaluate_model(model, tokenizer, tasks, cfg, progress)
         del model

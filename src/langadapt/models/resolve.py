@@ -134,12 +134,19 @@ def load_model(
     device: str | None = None,
     trust_remote_code: bool = False,
     merge_adapter: bool = False,
+    quantization: str | None = None,
     **kwargs: Any,
 ):
-    """Load a causal LM; adapters are applied on top of their base (and merged when asked)."""
+    """Load a causal LM; adapters are applied on top of their base (and merged when asked).
+
+    `quantization="8bit"|"4bit"` loads the weights through bitsandbytes (CUDA only) for inference.
+    """
     import torch
     from transformers import AutoModelForCausalLM
 
+    if quantization:
+        kwargs = {**kwargs, **_quantization_kwargs(quantization, torch)}
+        device = None  # bitsandbytes places the weights itself; moving them afterwards is an error
     resolved = ref if isinstance(ref, ResolvedModel) else resolve_model(ref)
     torch_dtype = _dtype(dtype, torch)
     try:
@@ -164,6 +171,27 @@ def load_model(
         model.to(device)
     model.eval()
     return model
+
+
+def _quantization_kwargs(quantization: str, torch: Any) -> dict[str, Any]:
+    """from_pretrained arguments for 8-bit or 4-bit (NF4) weights; checked before anything is loaded."""
+    from langadapt.errors import UserError, require
+
+    if quantization not in ("8bit", "4bit"):
+        raise UserError(f"quantization must be 8bit or 4bit, got {quantization!r}")
+    if not torch.cuda.is_available():
+        raise UserError(f"loading in {quantization} needs a CUDA GPU (bitsandbytes); this machine has none. "
+                        "Load without --load-in, or pick a smaller dtype with --dtype bf16")
+    require("bitsandbytes", "qlora", f"loading in {quantization}")
+    from transformers import BitsAndBytesConfig
+
+    if quantization == "8bit":
+        config = BitsAndBytesConfig(load_in_8bit=True)
+    else:
+        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                    bnb_4bit_compute_dtype=compute)
+    return {"quantization_config": config, "device_map": {"": torch.cuda.current_device()}}
 
 
 def _dtype(dtype: Any, torch: Any) -> Any:

@@ -94,7 +94,6 @@ def run_demo(quick: bool = False, baseline: bool = False, run_dir: str = "runs",
     run_recipe(recipe)
     if baseline:
         run_baseline(recipe)
-    report = finish_report(recipe)
+    finish_report(recipe)
     print_summary(recipe)
-    console.print(f"\nreport: {report} (and report.html beside it)")
     return 0

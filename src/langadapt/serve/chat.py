@@ -120,11 +120,12 @@ class ChatSession:
 
 
 def run_chat(ref: str, adapter: str | None, config: GenerationConfig, prompt: str | None = None,
-             system: str | None = None, mode: str = "auto", dtype: str = "auto", device: str | None = None) -> int:
+             system: str | None = None, mode: str = "auto", dtype: str = "auto", device: str | None = None,
+             quantization: str | None = None) -> int:
     from langadapt.serve.loading import start_engine
 
     print(f"loading {ref}{' + ' + adapter if adapter else ''} ...", file=sys.stderr, flush=True)
-    engine = start_engine(ref, adapter, max_batch_size=1, dtype=dtype, device=device)
+    engine = start_engine(ref, adapter, max_batch_size=1, dtype=dtype, device=device, quantization=quantization)
     try:
         session = ChatSession(engine, config, system=system, mode=mode)
         if prompt is not None:

@@ -133,19 +133,19 @@ def build_app(engines: dict[str, Any], defaults: GenerationConfig):
 
 def run_webui(ref: str, adapter: str | None, defaults: GenerationConfig, compare: str | None = None,
               compare_adapter: str | None = None, host: str = "127.0.0.1", port: int = 7860, dtype: str = "auto",
-              device: str | None = None) -> int:
+              device: str | None = None, quantization: str | None = None) -> int:
     from langadapt.serve.loading import start_engine
 
     engines: dict[str, Any] = {}
     first = ref + (f" + {adapter}" if adapter else "")
     print(f"loading {first} ...", file=sys.stderr, flush=True)
-    engines[first] = start_engine(ref, adapter, dtype=dtype, device=device)
+    engines[first] = start_engine(ref, adapter, dtype=dtype, device=device, quantization=quantization)
     if compare or compare_adapter:
         second_ref = compare or ref
         second = second_ref + (f" + {compare_adapter}" if compare_adapter else "")
         print(f"loading {second} ...", file=sys.stderr, flush=True)
-        engines[second if second != first else second + " (2)"] = start_engine(second_ref, compare_adapter,
-                                                                               dtype=dtype, device=device)
+        engines[second if second != first else second + " (2)"] = start_engine(
+            second_ref, compare_adapter, dtype=dtype, device=device, quantization=quantization)
     demo = build_app(engines, defaults)
     try:
         demo.queue(default_concurrency_limit=16).launch(server_name=host, server_port=port, share=False,

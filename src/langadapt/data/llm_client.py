@@ -1,0 +1,206 @@
+"""Many chat requests to one OpenAI-compatible endpoint, bounded, retried and cached on disk.
+
+    client = LLMClient("http://127.0.0.1:8000/v1", "my-model", cache_path="out/cache.jsonl", concurrency=4)
+    replies = client.complete_many([[{"role": "user", "content": "Hi"}], ...])   # str or RequestFailed each
+
+Every answer is appended to the cache file (one JSON line, flushed and fsynced) the moment it arrives,
+keyed by a hash of (model, messages, sampling settings), so a run killed at any point and started
+again re-sends only what never came back. 429, 5xx, timeouts and dropped connections are retried
+with exponential backoff (a `Retry-After` header wins); other errors fail that one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any, Sequence
+
+from langadapt.errors import UserError
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+@dataclass
+class RequestFailed:
+    """Stands in for a reply that never came: the record it belongs to goes to the rejects ledger."""
+    error: str
+
+
+@dataclass
+class ClientStats:
+    requests: int = 0
+    """HTTP requests sent, retries included."""
+    unique_prompts: int = 0
+    cache_hits: int = 0
+    """Distinct prompts answered from the cache (a prompt repeated in the input counts once)."""
+    retries: int = 0
+    failures: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+
+def load_prompt_template(path: str | Path) -> tuple[Template, Template]:
+    """A template file with an optional `[system]` part and a `[user]` part, `$name` placeholders."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"prompt template {path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    if "[user]" not in text:
+        raise UserError(f"prompt template {path}: needs a [user] section (and optionally [system] before it)")
+    system, _, user = text.partition("[user]")
+    return Template(system.replace("[system]", "", 1).strip()), Template(user.strip())
+
+
+def render_messages(template: tuple[Template, Template], values: dict[str, str]) -> list[dict[str, str]]:
+    system, user = template
+    msgs = [{"role": "system", "content": system.safe_substitute(values)}] if system.template else []
+    return msgs + [{"role": "user", "content": user.safe_substitute(values)}]
+
+
+class ResponseCache:
+    """Append-only JSONL of {key, model, reply}; the last line of a killed run may be cut short and is dropped."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path else None
+        self.entries: dict[str, str] = {}
+        self._fh = None
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            data = self.path.read_bytes()
+            end = data.rfind(b"\n") + 1
+            if end < len(data):  # a line cut by a kill: drop it so the next append starts on a fresh line
+                with self.path.open("r+b") as fh:
+                    fh.truncate(end)
+                data = data[:end]
+            for line in data.decode("utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    self.entries[row["key"]] = row["reply"]
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    @staticmethod
+    def key(model: str, messages: Sequence[dict], params: dict[str, Any]) -> str:
+        blob = json.dumps([model, list(messages), params], ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def put(self, key: str, model: str, reply: str) -> None:
+        self.entries[key] = reply
+        if self._fh is not None:
+            self._fh.write(json.dumps({"key": key, "model": model, "reply": reply}, ensure_ascii=False) + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class LLMClient:
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, cache_path: str | Path | None = None,
+                 concurrency: int = 4, max_retries: int = 6, backoff: float = 0.5, max_backoff: float = 30.0,
+                 timeout: float = 120.0, temperature: float = 0.0, max_tokens: int = 1024,
+                 extra_body: dict[str, Any] | None = None) -> None:
+        if not base_url or not model:
+            raise UserError("an OpenAI-compatible endpoint needs both --base-url and --model")
+        if concurrency < 1:
+            raise UserError(f"--concurrency must be at least 1, got {concurrency}")
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.base_url, self.model = base_url, model
+        self.api_key = api_key
+        self.concurrency, self.max_retries = concurrency, max_retries
+        self.backoff, self.max_backoff, self.timeout = backoff, max_backoff, timeout
+        self.params = {"temperature": temperature, "max_tokens": max_tokens, **(extra_body or {})}
+        self.cache = ResponseCache(cache_path)
+        self.stats = ClientStats()
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.max_backoff)
+            except ValueError:
+                pass  # an HTTP date: fall back to our own schedule
+        # Full jitter keeps many workers from retrying in lockstep after a shared 429.
+        return random.uniform(0, min(self.max_backoff, self.backoff * 2 ** attempt))
+
+    async def _one(self, http, sem: asyncio.Semaphore, messages: list[dict], key: str) -> str | RequestFailed:
+        import httpx
+
+        body = {"model": self.model, "messages": messages, **self.params}
+        async with sem:
+            for attempt in range(self.max_retries + 1):
+                self.stats.requests += 1
+                retry_after = None
+                try:
+                    reply = await http.post(self.url, json=body)
+                    if reply.status_code == 200:
+                        text = reply.json()["choices"][0]["message"]["content"] or ""
+                        self.cache.put(key, self.model, text)
+                        return text
+                    error = f"HTTP {reply.status_code}"
+                    if reply.status_code not in RETRY_STATUS:
+                        return self._fail(f"{error}: {reply.text[:200]}")
+                    retry_after = reply.headers.get("retry-after")
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    error = type(exc).__name__
+                except (KeyError, IndexError, ValueError) as exc:
+                    return self._fail(f"malformed reply: {type(exc).__name__}: {exc}")
+                if attempt == self.max_retries:
+                    return self._fail(f"{error} after {attempt + 1} attempts")
+                self.stats.retries += 1
+                await asyncio.sleep(self._delay(attempt, retry_after))
+        return self._fail("unreachable")
+
+    def _fail(self, error: str) -> RequestFailed:
+        self.stats.failures += 1
+        kind = error.split(":")[0].split(" after ")[0]
+        self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
+        return RequestFailed(error)
+
+    async def _run(self, prompts: list[list[dict]], progress: bool) -> list[str | RequestFailed]:
+        import httpx
+
+        keys = [ResponseCache.key(self.model, p, self.params) for p in prompts]
+        results: dict[str, str | RequestFailed] = {}
+        todo: dict[str, list[dict]] = {}
+        for key, prompt in zip(keys, prompts):
+            if key in results or key in todo:
+                continue  # the same prompt twice in one run is sent once
+            if key in self.cache.entries:
+                results[key] = self.cache.entries[key]
+                self.stats.cache_hits += 1
+            else:
+                todo[key] = prompt
+        self.stats.unique_prompts = len(results) + len(todo)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        sem = asyncio.Semaphore(self.concurrency)
+        bar = None
+        if progress and todo:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo), desc=f"requests to {self.model}", unit="req")
+        async with httpx.AsyncClient(headers=headers, timeout=self.timeout, limits=limits) as http:
+            async def task(key: str, prompt: list[dict]) -> None:
+                results[key] = await self._one(http, sem, prompt, key)
+                if bar is not None:
+                    bar.update(1)
+
+            await asyncio.gather(*(task(k, p) for k, p in todo.items()))
+        if bar is not None:
+            bar.close()
+        return [results[k] for k in keys]
+
+    def complete_many(self, prompts: list[list[dict]], progress: bool = True) -> list[str | RequestFailed]:
+        """Replies in the order of `prompts`: cached ones at once, the rest through the endpoint."""
+        return asyncio.run(self._run(prompts, progress))
+
+    def close(self) -> None:
+        self.cache.close()
