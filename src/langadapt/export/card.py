@@ -96,7 +96,7 @@ def front_matter(inp: CardInputs) -> str:
     if inp.license:
         data["license"] = inp.license
     data["base_model"] = inp.base_model_id or inp.base_model
-    datasets = [c.hf_dataset for c in inp.corpora if c.hf_dataset] + [c.fetch for c in inp.corpora if c.fetch and not c.hf_dataset]
+    datasets = list(dict.fromkeys([c.hf_dataset for c in inp.corpora if c.hf_dataset] + [c.fetch for c in inp.corpora if c.fetch and not c.hf_dataset]))
     if datasets:
         data["datasets"] = datasets
     langs = list(dict.fromkeys(inp.languages + ([inp.base_language] if inp.base_language else [])))

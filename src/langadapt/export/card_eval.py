@@ -23,11 +23,22 @@ def _ordered(labels) -> list[str]:
     return known + sorted(m for m in labels if m not in known)
 
 
-def _per_lang_table(values: dict, what: str) -> list[str]:
+# What each bits-per-character task scores, for the card's wording.
+TEXT_OF_TASK = {"udhr-bpc": "the Universal Declaration of Human Rights (same articles in every language)",
+                "heldout-bpc": "held-out documents of the cleaned corpus (never trained on)"}
+
+
+def _per_lang_table(values: dict, what: str, task: str | None = None) -> list[str]:
     models = _ordered(values)
     langs = sorted({lang for per in values.values() for lang in per})
     rows = [[lang] + [values[m].get(lang, "") for m in models] for lang in langs]
-    return [f"{what} on held-out text (lower is better):", ""] + table(["language"] + models, rows) + [""]
+    text = TEXT_OF_TASK.get(task or "", f"`{task}`" if task else "held-out text")
+    return [f"{what} on {text} (lower is better):", ""] + table(["language"] + models, rows) + [""]
+
+
+def _bpc_tables(m: dict) -> dict[str, dict]:
+    """Bits-per-character tables by task; older manifests carry one table under `bpc`."""
+    return m.get("bpc_by_task") or ({m.get("bpc_task") or "heldout-bpc": m["bpc"]} if m.get("bpc") else {})
 
 
 def evaluation(manifests: dict, images: dict[str, str]) -> list[str]:
@@ -36,10 +47,10 @@ def evaluation(manifests: dict, images: dict[str, str]) -> list[str]:
     if not (bpc or bpb or tasks):
         return []
     lines = ["## Evaluation", ""]
-    if bpc:
-        lines += _per_lang_table(bpc, "Bits per character")
+    for task, values in _bpc_tables(m).items():
+        lines += _per_lang_table(values, "Bits per character", task)
     if bpb:
-        lines += _per_lang_table(bpb, "Bits per byte")
+        lines += _per_lang_table(bpb, "Bits per byte", m.get("bpc_task"))
     for task, per_model in sorted(tasks.items()):
         models = _ordered(per_model)
         metric_names = sorted({k for vals in per_model.values() for k in vals})
@@ -54,14 +65,14 @@ def model_index(name: str, manifests: dict) -> list[dict]:
     """Hugging Face `model-index` results for the exported model, straight from the eval manifest."""
     m = metrics(manifests, "eval")
     results: list[dict] = []
-    for key, title in (("bpc", "bits per character"), ("bpb", "bits per byte")):
-        values = m.get(key) or {}
+    for task, values in _bpc_tables(m).items():
         label = final_label(values)
+        dataset = "UDHR" if task == "udhr-bpc" else "held-out text"
         for lang, value in sorted((values.get(label) or {}).items()):
             results.append({
                 "task": {"type": "text-generation", "name": "Language modeling"},
-                "dataset": {"name": f"held-out text ({lang})", "type": "heldout", "config": lang},
-                "metrics": [{"name": f"{title} ({lang})", "type": key, "value": value}],
+                "dataset": {"name": f"{dataset} ({lang})", "type": task, "config": lang},
+                "metrics": [{"name": f"bits per character ({lang})", "type": "bpc", "value": value}],
             })
     for task, per_model in sorted((m.get("tasks") or {}).items()):
         label = final_label(per_model)

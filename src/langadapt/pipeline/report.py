@@ -117,24 +117,25 @@ def _eval_sections(m: dict, root: Path) -> list[Section]:
 
 
 def _samples(results_path: str | None, limit: int = 4) -> Section | None:
-    """Generations of each model on the same prompts, side by side, when the eval stage kept them."""
+    """Generations of each model on the same prompts, side by side, from the eval stage's results."""
     if not results_path or not Path(results_path).is_file():
         return None
     try:
         results = json.loads(Path(results_path).read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return None
-    samples = results.get("samples") or {}
-    for task, per_model in samples.items():
-        models = list(per_model)
-        if not models:
+    for task, entry in (results.get("tasks") or {}).items():
+        per_model = entry.get("examples") or {}
+        models = [m for m, rows in per_model.items() if rows]
+        if entry.get("kind") != "generation" or not models:
             continue
         rows = []
-        for i in range(min(limit, min(len(v) for v in per_model.values()))):
+        for i in range(min(limit, min(len(per_model[m]) for m in models))):
             first = per_model[models[0]][i]
-            rows.append([first.get("prompt", ""), first.get("reference", ""), *(per_model[mod][i].get("output", "") for mod in models)])
+            rows.append([first.get("prompt", ""), first.get("reference", ""),
+                         *(str(per_model[m][i].get("prediction", "")).strip()[:120] for m in models)])
         if rows:
-            return Section(f"Sample generations ({task})", tables=[Table(["prompt", "reference", *models], rows)])
+            return Section(f"Sample generations ({task}, greedy)", tables=[Table(["prompt", "reference", *models], rows)])
     return None
 
 

@@ -178,7 +178,7 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
                    "world_size": world, "notes": loaded.notes})
     if start == 0:
         state["eval_loss_start"] = evaluate(accelerator, model, val, pad_id, data.packed, cfg.per_device_batch_size)
-        if log:
+        if log and state["eval_loss_start"] is not None:  # no validation split: nothing to record
             log.write({"step": 0, "eval_loss": state["eval_loss_start"]})
     from tqdm.auto import tqdm
 

@@ -21,6 +21,7 @@ VOID_TAGS = {"br", "img", "meta", "link", "input", "hr", "col", "area", "base", 
 SCRIPTS = {
     "han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]"),
     "tibetan": re.compile(r"[\u0f00-\u0fff]"),
+    "latin": re.compile(r"[A-Za-z\u00c0-\u024f]"),
 }
 
 

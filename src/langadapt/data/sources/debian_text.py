@@ -30,7 +30,7 @@ class DebText:
     package: str
     out_file: str
     doc_glob: str  # HTML files inside the unpacked package
-    script: str  # "han" or "tibetan"
+    script: str  # "han", "tibetan" or "latin"
     min_share: float  # share of non-space characters in the script for a paragraph to count
     min_script_chars: int
     per_page: bool  # one record per page (else per heading-delimited section)
@@ -41,6 +41,10 @@ class DebText:
 CONFIGS = {
     "zh-tw-prose": DebText("debian-reference-zh-tw", "zh-tw-prose.jsonl", "usr/share/debian-reference/*.html",
                            "han", 0.3, 8, per_page=False, language="zh-TW"),
+    # English prose for replay against forgetting; same book as zh-tw-prose, so replay and target
+    # differ in language, not in domain.
+    "en-prose": DebText("debian-reference-en", "en-prose.jsonl", "usr/share/debian-reference/*.en.html",
+                        "latin", 0.6, 40, per_page=False, language="en"),
     "dz-text": DebText("libreoffice-help-dz", "dz.jsonl", "usr/share/libreoffice/help/dz/**/*.html",
                        "tibetan", 0.5, 6, per_page=True, root_id="DisplayArea", language="dz"),
 }
