@@ -21,10 +21,10 @@ DEMO_RECIPE = "demo-zh-tw.yaml"
 # Smaller slices and budgets: the same pipeline end to end in a few minutes, for CI.
 QUICK_OVERRIDES = [
     "name=demo-zh-tw-quick",
-    "corpora.0.max_documents=1500", "corpora.1.max_documents=1500",
-    "tokenizer.new_tokens=800",
+    "corpora.0.max_documents=1500", "corpora.1.max_documents=1500", "corpora.3.max_documents=150",
+    "tokenizer.new_tokens=800", "tokenizer.report_chars=1500",
     "pretrain.max_minutes=0.6", "sft.max_minutes=0.4", "sft.datasets.0.max_examples=300",
-    "eval.max_chars=2000", "eval.max_examples=6", "eval.tasks=[heldout-bpc,udhr-bpc,poem-next-line]",
+    "eval.max_chars=1500", "eval.max_examples=6", "eval.tasks=[heldout-bpc,udhr-bpc,poem-next-line]",
     "eval.generation.max_new_tokens=24",
 ]
 

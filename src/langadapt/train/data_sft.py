@@ -229,10 +229,24 @@ def pack_examples(examples: Iterable[dict], max_len: int) -> list[dict]:
     return seqs
 
 
+def _dz_continuation(limit: int | None) -> list[dict]:
+    """Continuation instructions from the Tibetan-script LibreOffice help (`langadapt data fetch dz-text`)."""
+    import json as _json
+
+    from langadapt.data.continuation import continuation_tasks
+    from langadapt.data.fetch import fetch
+
+    path = fetch("dz-text") / "dz.jsonl"
+    texts = [_json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return continuation_tasks(texts, "dz", limit=limit)
+
+
 def builtin_conversations(name: str, heldout: str | None, seed: int, max_examples: int | None) -> list[list[dict]]:
     """Built-in task sets made from held-out documents of the clean stage."""
+    if name == "dz-continuation":
+        return [to_messages(r) for r in _dz_continuation(max_examples)]
     if name != "poem-tasks":
-        raise UserError(f"unknown built-in SFT data {name!r} (known: poem-tasks)")
+        raise UserError(f"unknown built-in SFT data {name!r} (known: poem-tasks, dz-continuation)")
     try:
         from langadapt.data import poems
     except ImportError:
