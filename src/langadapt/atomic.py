@@ -28,6 +28,17 @@ def write_text(path: str | Path, text: str) -> None:
         raise
 
 
+def read_json(path: str | Path) -> Any | None:
+    """A JSON file's content, or None when it is missing or unreadable (never half-trusted)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
 def write_json(path: str | Path, data: Any) -> None:
     write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from langadapt.atomic import write_json
+from langadapt.atomic import read_json, write_json
 
 MANIFEST = "manifest.json"
 _VERSIONED = ("langadapt", "torch", "transformers", "peft", "tokenizers", "datasets", "accelerate", "sentencepiece")
@@ -83,14 +83,8 @@ class RunDir:
 
     def manifest(self, stage: str) -> dict | None:
         """The manifest of a completed stage, or None."""
-        path = self.manifest_path(stage)
-        if not path.is_file():
-            return None
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            return None
-        return data if data.get("status") == "complete" else None
+        data = read_json(self.manifest_path(stage))
+        return data if isinstance(data, dict) and data.get("status") == "complete" else None
 
     def is_done(self, stage: str, fingerprint: str) -> bool:
         data = self.manifest(stage)

@@ -34,13 +34,9 @@ def data_source(name: str) -> dict | None:
     """source.json that `langadapt data fetch` leaves beside a fetched corpus (license, origin), if any."""
     from langadapt.paths import cache_dir
 
-    path = cache_dir("data", name) / "source.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+    from langadapt.atomic import read_json
+
+    data = read_json(cache_dir("data", name) / "source.json")
     return data if isinstance(data, dict) else None
 
 
