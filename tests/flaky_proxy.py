@@ -11,13 +11,11 @@ answered by that function (messages -> text).
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
-from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable
 
 import httpx
+from _loopback import serve_app
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -59,21 +57,6 @@ class FlakyProxy:
     def served(self, status: int = 200) -> list[dict]:
         return [e["body"] for e in self.log if e["status"] == status]
 
-    @contextmanager
-    def running(self) -> Iterator[str]:
-        import uvicorn
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.time() + 20
-        while not server.started and time.time() < deadline:
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}/v1"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+    def running(self):
+        """Serve the proxy on a free loopback port; yields its `/v1` base URL."""
+        return serve_app(self.app)

@@ -7,12 +7,8 @@ maximally position-biased judge), `no-verdict` never gives one.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-from contextlib import contextmanager
-from typing import Iterator
 
+from _loopback import serve_app
 from fastapi import FastAPI
 
 app = FastAPI()
@@ -40,23 +36,6 @@ def chat(body: dict) -> dict:
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}
 
 
-@contextmanager
-def serve() -> Iterator[str]:
+def serve():
     """Run the app on a free port of 127.0.0.1; yields its base URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    return serve_app(app)
