@@ -1,6 +1,6 @@
 """Peak memory of LoRA vs full fine-tuning, each in its own process (peak RSS on CPU, peak allocated on GPU).
 
-    .venv/bin/python bench/bench_train_memory.py [--model smollm2-135m-instruct] [--steps 2]
+    .venv/bin/python bench/bench_train_memory.py [--model smollm2-135m-instruct] [--steps 2] [--precision fp32|bf16]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = corpus(Path(tmp) / "c", 200)
@@ -31,9 +32,9 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "langadapt", "pretrain", "--model", args.model, "--data", str(data),
                             "--out", str(out), "--method", method, "--max-steps", str(args.steps),
                             "--per-device-batch-size", str(args.batch), "--max-seq-length", str(args.seq),
-                            "--validation-fraction", "0"], check=True, stderr=subprocess.DEVNULL)
+                            "--validation-fraction", "0", "--precision", args.precision], check=True, stderr=subprocess.DEVNULL)
             peak[method] = json.loads((out / "result.json").read_text())["metrics"]["peak_memory_mb"]
-    print(f"\n{args.model}, batch {args.batch} x {args.seq}, fp32 (CPU: peak RSS of the process, includes the runtime)")
+    print(f"\n{args.model}, batch {args.batch} x {args.seq}, {args.precision} (CPU: peak RSS of the process, includes the runtime)")
     print(f"  full: {peak['full']:8.0f} MB\n  lora: {peak['lora']:8.0f} MB (r=64, QKVO+MLP)")
     print(f"  lora / full peak memory: {peak['lora'] / peak['full']:.2f}x")
 

@@ -1,9 +1,11 @@
 """Our CPT step vs a plain transformers Trainer on the same job (same model, sequences, batch, steps).
 
     .venv/bin/python bench/bench_train_vs_trainer.py [--model smollm2-135m-instruct] [--steps 5] [--method full|lora]
+                                                     [--precision fp32|bf16]
 
 Steady-state tokens/s over steps 2..N (step 1 warms up) for both. The Trainer side is what a user
-writes today: the same packed token blocks with labels = input_ids, AdamW, fp32 on CPU.
+writes today: the same packed token blocks with labels = input_ids, AdamW, the same precision
+(fp32, or bf16 autocast over fp32 weights: `bf16=True` for the Trainer).
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ def plain_trainer(model_dir: str, seqs: list[dict], args) -> float:
 
     targs = TrainingArguments(output_dir=args.tmp + "/hf", per_device_train_batch_size=args.batch, max_steps=args.steps,
                               learning_rate=1e-4, save_strategy="no", report_to=[], logging_steps=1000,
-                              use_cpu=True, disable_tqdm=True, dataloader_num_workers=0)
+                              use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0,
+                              bf16=args.precision == "bf16")
     Trainer(model=model, args=targs, train_dataset=rows, callbacks=[Clock()]).train()
     steady = times[1:] or times
     return args.batch * args.seq * len(steady) / sum(steady)
@@ -53,7 +56,8 @@ def ours(model_dir: str, data: Path, args) -> float:
 
     lora = {"r": 64, "alpha": 128, "dropout": 0.05}
     cfg = PretrainConfig(method=args.method, max_steps=args.steps, per_device_batch_size=args.batch, max_seq_length=args.seq,
-                         validation_fraction=0, learning_rate=1e-4, lora=lora, lr_scheduler="constant")
+                         validation_fraction=0, learning_rate=1e-4, lora=lora, lr_scheduler="constant",
+                         precision=args.precision)
     out = Path(args.tmp) / "ours"
     pretrain(cfg, model_dir, data, out)
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
@@ -68,6 +72,7 @@ def main() -> None:
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--method", default="full", choices=["full", "lora"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     args = ap.parse_args()
 
     from langadapt.models import load_tokenizer, resolve_model
@@ -82,7 +87,7 @@ def main() -> None:
         seqs = data_cpt.pack(data_cpt.tokenize(tok, texts), args.seq)
         ours_tps = ours(model_dir, data, args)
         hf_tps = plain_trainer(model_dir, seqs, args)
-    print(f"\n{args.model}, {args.method}, batch {args.batch} x {args.seq}, fp32, steps 2..{args.steps} "
+    print(f"\n{args.model}, {args.method}, batch {args.batch} x {args.seq}, {args.precision}, steps 2..{args.steps} "
           "(CPU; shared machine: noisy)")
     print(f"  plain transformers Trainer: {hf_tps:8.1f} tokens/s")
     print(f"  langadapt pretrain:         {ours_tps:8.1f} tokens/s")

@@ -34,3 +34,14 @@ def test_help(command):
     assert proc.returncode == 0, proc.stderr
     assert f"langadapt {command}" in proc.stdout
     assert len(proc.stdout.splitlines()) >= 3
+
+
+def test_overrides_may_follow_flags(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: r\nbase_model: tiny-random-llama\nrun_dir: runs\n", encoding="utf-8")
+    # `--dry-run` between the recipe and the overrides: the overrides still apply
+    proc = langadapt("run", str(recipe), "--dry-run", "name=renamed", "seed=7")
+    assert proc.returncode == 0, proc.stderr
+    assert "renamed" in proc.stdout
+    proc = langadapt("run", str(recipe), "--dry-run", "--no-such-flag")
+    assert proc.returncode == 2 and "unrecognized arguments: --no-such-flag" in proc.stderr

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from langadapt.data import poems
+from langadapt.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +132,32 @@ def test_write_poem_tasks(tang, tmp_path):
     mc = [json.loads(line) for line in mc_file.read_text(encoding="utf-8").splitlines()]
     eval_half = {poems.poem_id(r) for r in poems.select_half(heldout, "eval")}
     assert all(r["poem_id"] in eval_half for r in mc)
+
+
+def test_next_line_only_sft_set(tang):
+    _, heldout = poems.split_poems(tang, 0.2)
+    both = poems.build_tasks(heldout, seed=0)
+    only = poems.build_tasks(heldout, seed=0, tasks=("next-line",))
+    assert only and {r["task_type"] for r in only} == {"next-line"}
+    assert only == [r for r in both if r["task_type"] == "next-line"][: len(only)]
+    with pytest.raises(UserError, match="unknown poem task"):
+        poems.build_tasks(heldout, tasks=("rhyme",))
+
+
+def test_next_line_choices_have_the_answers_length_and_come_from_other_poems(tang):
+    _, heldout = poems.split_poems(tang, 0.2)
+    items = poems.next_line_choice_task(heldout=heldout, limit=80)
+    assert len(items) == 80
+    source = by_id(heldout)
+    answers = []
+    for it in items:
+        own = poems.poem_lines(source[it["poem_id"]])
+        truth = it["choices"][it["answer"]]
+        assert truth in own and it["question"].endswith(own[own.index(truth) - 1])
+        assert len(set(it["choices"])) == 4 and {len(c) for c in it["choices"]} == {len(truth)}
+        assert not set(it["choices"]) - {truth} & set(own)
+        answers.append(it["answer"])
+    assert len(set(answers)) == 4  # the true line is not always in one place
+    # only the `eval` half: none of these poems feeds the SFT set
+    sft_openings = {r["input"].split("\n")[2] for r in poems.build_tasks(heldout, tasks=("next-line",))}
+    assert not sft_openings & {it["question"].split("\n")[3] for it in items}

@@ -75,3 +75,29 @@ def test_chrf_matches_sacrebleu_when_installed():
     for hyp, ref in [("the cat sat on the mat", "the cat lay on the mat"), ("人人生而自由", "人生而平等"),
                      ("བོད་སྐད་ཡག་པོ།", "བོད་ཀྱི་སྐད་ཡིག།")]:
         assert chrf(hyp, ref) == pytest.approx(metric.sentence_score(hyp, [ref]).score, abs=1e-6)
+
+
+def test_clause_lengths_and_form_match():
+    from langadapt.eval.form import clause_lengths, form_match
+
+    assert clause_lengths("清越敲寒玉，參差疊碧雲。") == (5, 5)
+    assert clause_lengths("紛紛塞外烏蠻賊，驅盡江頭濯錦娘。\n下一行") == (7, 7)
+    assert clause_lengths("一人水水，\ufffd草中水。") == (4, 3)  # a stray byte is no character
+    assert clause_lengths("") == () and clause_lengths("請寫出這首詩的下一句。") == (10,)
+    assert form_match("春風吹綠水，明月照青山。", "清越敲寒玉，參差疊碧雲。") == 100.0
+    assert form_match("春風吹綠水", "清越敲寒玉，參差疊碧雲。") == 0.0
+    assert form_match("白居易", "清越敲寒玉，參差疊碧雲。") == 0.0
+    assert form_match("anything", "，。") == 0.0  # a reference without clauses matches nothing
+
+
+def test_generation_scores_form_only_for_verse_tasks():
+    from langadapt.eval.runner import score_generation
+
+    items = [{"task_type": "next-line", "reference": "清越敲寒玉，參差疊碧雲。"},
+             {"task_type": "next-line", "reference": "白鶴翠微裏，黃精幽澗濱。"},
+             {"task_type": "translate", "reference": "人人生而自由"}]
+    out = score_generation(items, ["春風吹綠水，明月照青山。", "白居易", "人人生而自由"])
+    assert out["scores"]["next-line"]["form"] == 50.0 and "form" not in out["scores"]["translate"]
+    assert out["scores"]["translate"]["rouge_l"] == 100.0
+    assert out["scores"]["average"]["form"] == 50.0 and out["scores"]["average"]["n"] == 3
+    assert out["examples"][0]["form"] == 100.0 and "form" not in out["examples"][2]

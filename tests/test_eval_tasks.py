@@ -124,3 +124,27 @@ def test_score_generation_per_type_and_average():
     assert out["b"]["rouge_l"] == pytest.approx(100.0)
     # Average over task types (each counts once), as in per-task-type tables.
     assert out["average"]["rouge_l"] == pytest.approx(75.0) and out["average"]["n"] == 3
+
+
+def test_answer_bits_score_the_reference_after_the_generation_prompt(tiny):
+    import math
+
+    from langadapt.eval.answers import answer_bits
+    from langadapt.eval.generate import item_prompt, render_prompt
+    from langadapt.eval.mc import continuation_nll
+    from langadapt.eval.runner import score_generation
+
+    model, tok = tiny
+    items = [{"instruction": "請寫出這首詩的下一句。", "input": "靜夜思\n李白\n床前明月光，", "reference": "疑是地上霜。",
+              "task_type": "next-line"},
+             {"instruction": "Translate.", "input": "hello", "reference": "你好", "task_type": "translate"},
+             {"instruction": "Any of these.", "reference": ["a", "b"], "task_type": "translate"}]
+    bits = answer_bits(model, tok, items, batch_size=2)
+    assert bits[2] is None  # several references: no single answer to score
+    for item, got in zip(items[:2], bits[:2]):
+        nll = continuation_nll(model, tok, [(render_prompt(tok, item_prompt(item)), item["reference"])])[0]
+        assert got == (pytest.approx(nll / math.log(2)), len(item["reference"]))
+    scores = score_generation(items, ["疑是地上霜。", "你好", "a"], bits)["scores"]
+    assert scores["next-line"]["answer_bpc"] == pytest.approx(bits[0][0] / 6)
+    assert scores["translate"]["answer_bpc"] == pytest.approx(bits[1][0] / 2)  # pooled over the one scored item
+    assert scores["average"]["answer_bpc"] == pytest.approx((bits[0][0] / 6 + bits[1][0] / 2) / 2)

@@ -184,3 +184,28 @@ def test_s2attn_model_trains_sparse_and_infers_full(tiny_model_dir):
         s2.train()
         sparse = s2(ids).logits
     assert not torch.allclose(sparse, full(ids).logits, atol=1e-3)
+
+
+def test_precision_auto_and_cpu_bf16(tmp_path, tiny_model_dir):
+    from safetensors.torch import load_file
+
+    from langadapt.train.methods import cpu_has_native_bf16, resolve_precision
+    from langadapt.train.stage import pretrain
+
+    if torch.cuda.is_available():
+        pytest.skip("CPU precision rules")
+    assert resolve_precision("auto") == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
+    with pytest.raises(UserError, match="fp16 needs a GPU"):
+        resolve_precision("fp16")
+    # bf16 on CPU is autocast over fp32 weights: the saved model is not rounded to bf16
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"text": "床前明月光，疑是地上霜。" * 4, "source": "p"}, ensure_ascii=False) + "\n" for _ in range(8)))
+    cfg = PretrainConfig(method="lora", max_steps=2, per_device_batch_size=2, max_seq_length=32, learning_rate=1e-3,
+                         validation_fraction=0, precision="bf16", lora={"r": 4, "alpha": 8})
+    result = pretrain(cfg, str(tiny_model_dir), corpus, tmp_path / "out")
+    weights = load_file(str(tmp_path / "out" / "model" / "model.safetensors"))
+    assert {t.dtype for t in weights.values()} == {torch.float32}
+    assert math.isfinite(result.metrics["final_train_loss"])
+    base = load_file(str(tiny_model_dir / "model.safetensors"))["model.layers.0.self_attn.q_proj.weight"]
+    assert not torch.equal(weights["model.layers.0.self_attn.q_proj.weight"], base)  # the merged LoRA moved it

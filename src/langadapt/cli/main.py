@@ -36,7 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # `run recipe.yaml --only sft a.b=1`: argparse has already closed the overrides list when the
+    # flag comes between the recipe and the overrides, so key=value words left over join it.
+    if extra and isinstance(getattr(args, "overrides", None), list) and all(
+            "=" in word and not word.startswith("-") for word in extra):
+        args.overrides.extend(extra)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2

@@ -36,6 +36,7 @@ class EvalConfig(Section):
     stride: int = Field(512, ge=1, description="Tokens the window advances; tokens scored once each with this much left context.")
     batch_size: int = Field(8, ge=1, description="Windows or prompts per forward pass.")
     max_examples: int = Field(100, ge=1, description="Most examples per generation or multiple-choice task.")
+    answer_bpc: bool = Field(True, description="Generation tasks also score bits per character of the reference answer after the prompt (`answer_bpc`, lower is better): it ranks models whose generated answers all score near zero.")
     few_shot: int = Field(3, ge=0, description="Examples shown before each multiple-choice question.")
     chat: bool | None = Field(None, description="Wrap generation prompts in the tokenizer's chat template (default: when the tokenizer has one).")
     generation: GenerationConfig = Field(default_factory=_eval_generation, description="Decoding for generation tasks; greedy (temperature 0) by default so scores are reproducible.")

@@ -50,7 +50,7 @@ class TrainConfig(Section):
     max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
     adam_beta1: float = Field(0.9, ge=0, lt=1, description="AdamW beta1.")
     adam_beta2: float = Field(0.999, ge=0, lt=1, description="AdamW beta2.")
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field("auto", description="`auto`: bf16 where the GPU supports it, fp32 on CPU.")
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field("auto", description="`auto`: bf16 autocast where the hardware computes it natively (GPUs with bf16, else fp16; CPUs with AVX512-BF16 or AMX, over fp32 weights), else fp32.")
     gradient_checkpointing: bool = Field(False, description="Recompute activations in backward to save memory (slower).")
     seed: int = Field(42, description="Seed for data order, dropout and initialisation.")
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings (methods lora and qlora).")
@@ -75,7 +75,7 @@ class PretrainConfig(TrainConfig):
 
 class SftDataSpec(Section):
     path: str | None = Field(None, description="JSON/JSONL file of Alpaca, ShareGPT or OpenAI-messages records.")
-    builtin: str | None = Field(None, description="Built-in task set, e.g. `poem-tasks` (next line and author, from held-out poems).")
+    builtin: str | None = Field(None, description="Built-in task set: `poem-tasks` (next line and author, from held-out poems), `poem-next-line` (next line only), `dz-continuation` (Dzongkha text continuation).")
     hf_dataset: str | None = Field(None, description="Hugging Face dataset id (or local dataset folder) read with `datasets.load_dataset`; needs network on first use.")
     hf_config: str | None = Field(None, description="Configuration name of `hf_dataset`.")
     hf_split: str = Field("train", description="Split of `hf_dataset` to read.")

@@ -5,6 +5,7 @@
     poems.write_poem_tasks(heldout, "out/poem-tasks")      # next-line.jsonl, author-mc.jsonl, sft.jsonl
     poems.build_tasks("runs/x/clean/heldout.jsonl")         # SFT records (Alpaca) from held-out poems
     poems.next_line_task(limit=100)                         # eval items (held-out Tang poems by default)
+    poems.next_line_choice_task(limit=200)                  # the same, as 4-way multiple choice
 
 A poem's place is decided by a hash of its opening line, never by file order, so splits are the same
 on every machine and a poem printed twice (even in two editions) lands on the same side. Held-out
@@ -173,6 +174,35 @@ def author_mc_items(records: Iterable[dict[str, Any]], salt: str = DEFAULT_SALT,
     return items
 
 
+def next_line_mc_items(records: Iterable[dict[str, Any]], salt: str = DEFAULT_SALT, n_choices: int = 4,
+                       line_pool: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Pick-the-next-line questions: the next-line prompt, the true line and distractor lines of exactly
+    the same length from other poems (`line_pool`, default: the lines of `records`), so neither length nor
+    the shape of the punctuation gives the answer away; only knowing how such poems go does."""
+    records = list(records)
+    pool_lines = line_pool if line_pool is not None else (line for r in records for line in poem_lines(r))
+    by_length: dict[int, list[str]] = {}
+    for line in sorted(set(pool_lines)):
+        by_length.setdefault(len(line), []).append(line)
+    items = []
+    for item in next_line_items(records, salt):
+        answer = item["reference"]
+        own = set(poem_lines(next(r for r in records if poem_id(r) == item["poem_id"])))
+        others = [line for line in by_length.get(len(answer), []) if line not in own]
+        if len(others) < n_choices - 1:
+            continue
+        rng = random.Random(poem_key_hash({"paragraphs": [item["input"]]}, salt + ":next-line-mc"))
+        choices = rng.sample(others, n_choices - 1) + [answer]
+        rng.shuffle(choices)
+        items.append({
+            "id": item["id"].replace("next-line-", "next-line-mc-", 1), "poem_id": item["poem_id"],
+            "task_type": "next-line-mc", "language": "zh-Hant",
+            "question": f"{NEXT_LINE_INSTRUCTION}\n{item['input']}", "choices": choices,
+            "answer": choices.index(answer),
+        })
+    return items
+
+
 def to_alpaca(item: dict[str, Any]) -> dict[str, Any]:
     """The SFT view of a task item: {instruction, input, output, task_type}."""
     return {k: item[k] for k in ("instruction", "input", "output", "task_type", "id")}
@@ -236,14 +266,22 @@ def _heldout_poems(heldout: str | Path | Sequence[dict[str, Any]] | None) -> lis
     return list(heldout)
 
 
-def build_tasks(heldout: str | Path | Sequence[dict[str, Any]], seed: int = 0,
-                limit: int | None = None) -> list[dict[str, Any]]:
-    """SFT records (Alpaca) from the `sft` half of held-out poems: next-line and author questions, interleaved."""
+TASK_TYPES = ("next-line", "author-mc")
+
+
+def build_tasks(heldout: str | Path | Sequence[dict[str, Any]], seed: int = 0, limit: int | None = None,
+                tasks: Sequence[str] = TASK_TYPES) -> list[dict[str, Any]]:
+    """SFT records (Alpaca) from the `sft` half of held-out poems: next-line and author questions, interleaved
+    (`tasks` keeps only some of them)."""
+    unknown = sorted(set(tasks) - set(TASK_TYPES))
+    if unknown or not tasks:
+        raise UserError(f"unknown poem task {unknown or tasks} (known: {', '.join(TASK_TYPES)})")
     poems = _heldout_poems(heldout)
     salt = f"{DEFAULT_SALT}:{seed}"
     half = select_half(poems, "sft")
     authors = [p.get("author") or "" for p in poems]
-    items = _interleave(next_line_items(half, salt), author_mc_items(half, salt, author_pool=authors))
+    items = _interleave(next_line_items(half, salt) if "next-line" in tasks else [],
+                        author_mc_items(half, salt, author_pool=authors) if "author-mc" in tasks else [])
     return [to_alpaca(it) for it in items[:limit]]
 
 
@@ -261,6 +299,14 @@ def author_choice_task(limit: int | None = None, heldout: str | Path | Sequence[
     poems = _heldout_poems(heldout)
     authors = [p.get("author") or "" for p in poems]
     return author_mc_items(select_half(poems, "eval"), f"{DEFAULT_SALT}:{seed}", n_choices, authors)[:limit]
+
+
+def next_line_choice_task(limit: int | None = None, heldout: str | Path | Sequence[dict[str, Any]] | None = None,
+                          seed: int = 0, n_choices: int = 4) -> list[dict[str, Any]]:
+    """Pick-the-next-line items from the `eval` half of held-out poems; distractors from all held-out poems."""
+    poems = _heldout_poems(heldout)
+    pool = [line for p in poems for line in poem_lines(p)]
+    return next_line_mc_items(select_half(poems, "eval"), f"{DEFAULT_SALT}:{seed}", n_choices, pool)[:limit]
 
 
 def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> int:

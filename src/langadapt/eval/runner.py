@@ -51,28 +51,41 @@ def run_bpc(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig, progress: b
     return scores
 
 
-def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str]) -> dict[str, Any]:
-    """ROUGE-L and chrF per task type, and their average over task types (each type counts once)."""
+def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str],
+                     answer_bits: Sequence[tuple[float, int] | None] | None = None) -> dict[str, Any]:
+    """ROUGE-L and chrF per task type, and their average over task types (each type counts once);
+    verse tasks also score form match (eval.form); with `answer_bits` ((bits, characters) of each
+    reference given its prompt), `answer_bpc` per type too, pooled over characters."""
     from langadapt.eval.chrf import chrf
+    from langadapt.eval.form import VERSE_TASK_TYPES, form_match
     from langadapt.eval.generate import item_prompt
     from langadapt.eval.rouge import rouge_l
 
-    by_type: dict[str, list[tuple[float, float]]] = {}
+    by_type: dict[str, list[dict[str, float]]] = {}
     examples = []
     for item, pred in zip(items, predictions):
-        r, c = rouge_l(pred, item["reference"]), chrf(pred, item["reference"])
-        by_type.setdefault(item["task_type"], []).append((r, c))
+        scores = {"rouge_l": rouge_l(pred, item["reference"]), "chrf": chrf(pred, item["reference"])}
+        if item["task_type"] in VERSE_TASK_TYPES:
+            scores["form"] = form_match(pred, item["reference"])
+        by_type.setdefault(item["task_type"], []).append(scores)
         examples.append({**{k: item[k] for k in ("id", "task_type", "reference") if k in item},
                          "prompt": item_prompt(item), "prediction": pred,
-                         "rouge_l": round(r, 3), "chrf": round(c, 3)})
-    per_type = {t: {"rouge_l": sum(x for x, _ in v) / len(v), "chrf": sum(y for _, y in v) / len(v), "n": len(v)}
-                for t, v in by_type.items()}
+                         **{k: round(v, 3) for k, v in scores.items()}})
+    per_type = {t: {**{k: sum(s[k] for s in v) / len(v) for k in v[0]}, "n": len(v)} for t, v in by_type.items()}
+    pooled: dict[str, list[float]] = {}
+    for item, bits in zip(items, answer_bits or []):
+        if bits is not None:
+            acc = pooled.setdefault(item["task_type"], [0.0, 0])
+            acc[0], acc[1] = acc[0] + bits[0], acc[1] + bits[1]
+    for t, (bits_sum, chars) in pooled.items():
+        per_type[t]["answer_bpc"] = bits_sum / max(1, chars)
     if per_type:
-        per_type["average"] = {
-            "rouge_l": sum(s["rouge_l"] for s in per_type.values()) / len(by_type),
-            "chrf": sum(s["chrf"] for s in per_type.values()) / len(by_type),
-            "n": len(examples),
-        }
+        average: dict[str, float] = {}
+        for key in ("rouge_l", "chrf", "form", "answer_bpc"):
+            present = [s[key] for s in per_type.values() if key in s]
+            if present:
+                average[key] = sum(present) / len(present)
+        per_type["average"] = {**average, "n": len(examples)}
     return {"scores": per_type, "examples": examples}
 
 
@@ -82,7 +95,12 @@ def run_generation(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig, prog
     prompts = [item_prompt(it) for it in task.items]
     answers = generate_answers(model, tokenizer, prompts, cfg.generation, batch_size=cfg.batch_size, chat=cfg.chat,
                                progress=progress)
-    return score_generation(task.items, answers)
+    bits = None
+    if cfg.answer_bpc:
+        from langadapt.eval.answers import answer_bits
+
+        bits = answer_bits(model, tokenizer, task.items, chat=cfg.chat, batch_size=cfg.batch_size, max_length=cfg.window)
+    return score_generation(task.items, answers, bits)
 
 
 def run_multiple_choice(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig) -> dict[str, Any]:
@@ -174,7 +192,7 @@ def summary_metrics(results: dict[str, Any]) -> dict[str, Any]:
                     bpb_by_task.setdefault(name, {}).setdefault(label, {})[lang] = round(s["bits_per_byte"], 4)
             elif entry["kind"] == "generation":
                 avg = scores.get("average", {})
-                tasks.setdefault(name, {})[label] = {k: round(avg[k], 3) for k in ("rouge_l", "chrf") if k in avg}
+                tasks.setdefault(name, {})[label] = {k: round(avg[k], 3) for k in ("rouge_l", "chrf", "form", "answer_bpc") if k in avg}
             elif entry["kind"] == "multiple_choice":
                 tasks.setdefault(name, {})[label] = {k: round(scores[k], 3) for k in ("accuracy", "accuracy_raw")}
             else:

@@ -172,6 +172,7 @@ BUILTIN: dict[str, Callable[[TaskOptions], Task]] = {
     "udhr-translate": udhr_translate,
     "heldout-bpc": heldout_bpc,
     "poem-next-line": _poem_task("poem-next-line", "generation", "next_line_task"),
+    "poem-next-line-mc": _poem_task("poem-next-line-mc", "multiple_choice", "next_line_choice_task"),
     "poem-author-mc": _poem_task("poem-author-mc", "multiple_choice", "author_choice_task"),
 }
 

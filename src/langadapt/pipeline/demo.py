@@ -83,6 +83,10 @@ def print_summary(recipe: Recipe) -> None:
             row = ", ".join(f"{m} {v.get(lang):.3f}" for m, v in table.items() if isinstance(v, dict) and v.get(lang) is not None)
             if row:
                 lines.append(f"bits per character, {label} {lang}: {row}")
+    for task, per_model in (ev.get("tasks") or {}).items():
+        for metric in sorted({k for v in per_model.values() for k in v}):
+            row = ", ".join(f"{m} {v[metric]:.1f}" for m, v in per_model.items() if v.get(metric) is not None)
+            lines.append(f"{task} {metric}: {row}")
     export = manifests.get("export", {}).get("outputs", {}).get("export")
     if export:
         lines += ["", "talk to the result:", f"  langadapt chat {export}", f"  langadapt serve {export}"]

@@ -245,16 +245,11 @@ def builtin_conversations(name: str, heldout: str | None, seed: int, max_example
     """Built-in task sets made from held-out documents of the clean stage."""
     if name == "dz-continuation":
         return [to_messages(r) for r in _dz_continuation(max_examples)]
-    if name != "poem-tasks":
-        raise UserError(f"unknown built-in SFT data {name!r} (known: poem-tasks, dz-continuation)")
-    try:
-        from langadapt.data import poems
-    except ImportError:
-        raise UserError("built-in `poem-tasks` needs langadapt.data.poems, which this installation lacks") from None
+    poem_sets = {"poem-tasks": ("next-line", "author-mc"), "poem-next-line": ("next-line",)}
+    if name not in poem_sets:
+        raise UserError(f"unknown built-in SFT data {name!r} (known: {', '.join(poem_sets)}, dz-continuation)")
+    from langadapt.data import poems
+
     # Without the clean stage's held-out file, poems builds from its own held-out split of the fetched corpus.
-    builder: Any = getattr(poems, "build_tasks", None) or getattr(poems, "poem_tasks", None)
-    if builder is None:
-        raise UserError("langadapt.data.poems has no build_tasks(); cannot build `poem-tasks`")
-    records = builder(heldout, seed=seed)
-    records = list(records)[:max_examples] if max_examples else list(records)
+    records = poems.build_tasks(heldout, seed=seed, limit=max_examples, tasks=poem_sets[name])
     return [to_messages(r) for r in records]

@@ -39,14 +39,26 @@ def read_extension(model_dir: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def cpu_has_native_bf16() -> bool:
+    """AVX512-BF16 or AMX: bf16 matmuls run natively (about 1.5x fp32 for SmolLM2 training on 2 cores)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def resolve_precision(requested: str) -> str:
+    """`auto`: bf16 (fp16 on GPUs without it) where the hardware computes it natively, else fp32.
+
+    On CPU, bf16 means autocast over fp32 weights: master weights, and the frozen base of LoRA,
+    stay fp32 so saved models are not rounded."""
     if requested != "auto":
-        if requested in ("bf16", "fp16") and not torch.cuda.is_available():
-            raise UserError(f"precision {requested} needs a GPU; use precision=fp32 (or auto) on CPU")
+        if requested == "fp16" and not torch.cuda.is_available():
+            raise UserError("precision fp16 needs a GPU; use precision=bf16, fp32 or auto on CPU")
         return requested
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 def check_method(cfg) -> None:
@@ -119,7 +131,7 @@ def prepare(model_ref: str, cfg) -> Loaded:
             bnb_4bit_use_double_quant=cfg.quant.double_quant, bnb_4bit_compute_dtype=compute)
         kwargs["dtype"] = compute
         kwargs["device_map"] = {"": torch.cuda.current_device()}
-    elif cfg.method in ("lora", "embeddings") and lowp is not None:
+    elif cfg.method in ("lora", "embeddings") and lowp is not None and torch.cuda.is_available():
         kwargs["dtype"] = lowp  # frozen base in half precision; PEFT keeps the trained weights in fp32
     else:
         kwargs["dtype"] = torch.float32  # full fine-tuning keeps fp32 master weights; autocast does the rest
