@@ -38,7 +38,8 @@ def test_help(command):
 
 def test_overrides_may_follow_flags(tmp_path):
     recipe = tmp_path / "r.yaml"
-    recipe.write_text("name: r\nbase_model: tiny-random-llama\nrun_dir: runs\n", encoding="utf-8")
+    recipe.write_text(f"name: r\nbase_model: tiny-random-llama\nlanguages: [zh-Hant]\nrun_dir: {tmp_path / 'runs'}\n",
+                      encoding="utf-8")
     # `--dry-run` between the recipe and the overrides: the overrides still apply
     proc = langadapt("run", str(recipe), "--dry-run", "name=renamed", "seed=7")
     assert proc.returncode == 0, proc.stderr

@@ -49,7 +49,14 @@ class TrainResult:
 def _accelerator(precision: str):
     from accelerate import Accelerator
 
+    from accelerate.state import AcceleratorState
+
     mp = {"bf16": "bf16", "fp16": "fp16"}.get(precision, "no")
+    state = AcceleratorState._shared_state
+    if state and str(state.get("_mixed_precision", mp)) != mp:
+        # One process may run stages of different precisions (a recipe, a test session); accelerate
+        # keeps the first choice process-wide, so the old one is dropped (the process group stays).
+        AcceleratorState._reset_state()
     return Accelerator(mixed_precision=mp, cpu=not torch.cuda.is_available())
 
 
