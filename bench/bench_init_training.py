@@ -84,8 +84,8 @@ def main() -> None:
     rows, clean = [], None
     for init in args.inits.split(","):
         row = run_init(init, args, clean)
-        clean = clean or Path(row.pop("clean_manifest"))
-        row.pop("clean_manifest", None)
+        manifest = Path(row.pop("clean_manifest"))
+        clean = clean or manifest
         rows.append(row)
     first = rows[0]
     base = {key: first[key].get("base", {}).get(args.lang) for key in ("heldout", "udhr")}

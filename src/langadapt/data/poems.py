@@ -184,10 +184,11 @@ def next_line_mc_items(records: Iterable[dict[str, Any]], salt: str = DEFAULT_SA
     by_length: dict[int, list[str]] = {}
     for line in sorted(set(pool_lines)):
         by_length.setdefault(len(line), []).append(line)
+    by_id = {poem_id(r): r for r in records}
     items = []
     for item in next_line_items(records, salt):
         answer = item["reference"]
-        own = set(poem_lines(next(r for r in records if poem_id(r) == item["poem_id"])))
+        own = set(poem_lines(by_id[item["poem_id"]]))
         others = [line for line in by_length.get(len(answer), []) if line not in own]
         if len(others) < n_choices - 1:
             continue

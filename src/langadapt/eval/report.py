@@ -44,30 +44,35 @@ def _bpc_section(name: str, entry: dict[str, Any], labels: list[str]) -> list[st
     return out
 
 
+# Generation metrics shown only when scored: (key, column title, digits, note under the table).
+_OPTIONAL_GENERATION_COLUMNS = (
+    ("form", "form %", 1, "Form %: answers whose first line has the reference's clauses, each of the same length "
+                          "(verse tasks only)."),
+    ("answer_bpc", "answer bits/char", 2, "Answer bits/char: bits per character of the reference answer after "
+                                          "the same prompt (lower is better; comparable across tokenizers)."),
+)
+
+
 def _generation_section(name: str, entry: dict[str, Any], labels: list[str]) -> list[str]:
     types = list(dict.fromkeys(t for label in labels for t in entry["scores"].get(label, {})))
     types = [t for t in types if t != "average"] + (["average"] if any("average" in entry["scores"].get(l, {}) for l in labels) else [])
-    metrics = [("rouge_l", "ROUGE-L"), ("chrf", "chrF")]
-    for key, title in (("form", "form %"), ("answer_bpc", "answer bits/char")):
+    columns, notes = [("rouge_l", "ROUGE-L", 1), ("chrf", "chrF", 1)], []
+    for key, title, digits, note in _OPTIONAL_GENERATION_COLUMNS:
         if any(key in s for label in labels for s in entry["scores"].get(label, {}).values()):
-            metrics.append((key, title))
-    header = ["task type"] + [f"{label} {title}" for label in labels for _, title in metrics] + ["n"]
+            columns.append((key, title, digits))
+            notes.append(note)
+    header = ["task type"] + [f"{label} {title}" for label in labels for _, title, _ in columns] + ["n"]
     rows = []
     for t in types:
         row = [f"**{t}**" if t == "average" else t]
         n = None
         for label in labels:
             s = entry["scores"].get(label, {}).get(t, {})
-            row += [_fmt(s.get(key), 2 if key == "answer_bpc" else 1) for key, _ in metrics]
+            row += [_fmt(s.get(key), digits) for key, _, digits in columns]
             n = s.get("n", n)
         rows.append(row + [_fmt(n)])
-    keys = {key for key, _ in metrics}
-    note = ((["Form %: answers whose first line has the reference's clauses, each of the same length "
-              "(verse tasks only)."] if "form" in keys else [])
-            + (["Answer bits/char: bits per character of the reference answer after the same prompt "
-                "(lower is better; comparable across tokenizers)."] if "answer_bpc" in keys else []))
-    return [f"### {name}: ROUGE-L F1 and chrF (0-100, higher is better)", "", _table(header, rows), "", *note,
-            *([""] if note else [])]
+    return [f"### {name}: ROUGE-L F1 and chrF (0-100, higher is better)", "", _table(header, rows), "", *notes,
+            *([""] if notes else [])]
 
 
 def _mc_section(name: str, entry: dict[str, Any], labels: list[str]) -> list[str]:

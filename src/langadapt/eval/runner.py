@@ -51,6 +51,9 @@ def run_bpc(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig, progress: b
     return scores
 
 
+GENERATION_METRICS = ("rouge_l", "chrf", "form", "answer_bpc")
+
+
 def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str],
                      answer_bits: Sequence[tuple[float, int] | None] | None = None) -> dict[str, Any]:
     """ROUGE-L and chrF per task type, and their average over task types (each type counts once);
@@ -81,7 +84,7 @@ def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str]
         per_type[t]["answer_bpc"] = bits_sum / max(1, chars)
     if per_type:
         average: dict[str, float] = {}
-        for key in ("rouge_l", "chrf", "form", "answer_bpc"):
+        for key in GENERATION_METRICS:
             present = [s[key] for s in per_type.values() if key in s]
             if present:
                 average[key] = sum(present) / len(present)
@@ -192,7 +195,7 @@ def summary_metrics(results: dict[str, Any]) -> dict[str, Any]:
                     bpb_by_task.setdefault(name, {}).setdefault(label, {})[lang] = round(s["bits_per_byte"], 4)
             elif entry["kind"] == "generation":
                 avg = scores.get("average", {})
-                tasks.setdefault(name, {})[label] = {k: round(avg[k], 3) for k in ("rouge_l", "chrf", "form", "answer_bpc") if k in avg}
+                tasks.setdefault(name, {})[label] = {k: round(avg[k], 3) for k in GENERATION_METRICS if k in avg}
             elif entry["kind"] == "multiple_choice":
                 tasks.setdefault(name, {})[label] = {k: round(scores[k], 3) for k in ("accuracy", "accuracy_raw")}
             else:

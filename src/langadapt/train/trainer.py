@@ -48,7 +48,6 @@ class TrainResult:
 
 def _accelerator(precision: str):
     from accelerate import Accelerator
-
     from accelerate.state import AcceleratorState
 
     mp = {"bf16": "bf16", "fp16": "fp16"}.get(precision, "no")
