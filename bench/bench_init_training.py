@@ -1,6 +1,6 @@
 """New-embedding init methods compared right after extension and after one and the same CPT budget.
 
-    .venv/bin/python bench/bench_init_training.py                       # mean, random, freq-weighted, focus
+    .venv/bin/python bench/bench_init_training.py                       # mean, random, freq-weighted, focus, calibrated
     .venv/bin/python bench/bench_init_training.py --steps 40 --inits mean,random
 
 Each init runs the demo's own pipeline (recipes/demo-zh-tw.yaml: the same cleaned corpus, the same
@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-INITS = ["mean", "random", "freq-weighted", "focus"]
+INITS = ["mean", "random", "freq-weighted", "focus", "calibrated"]
 
 
 def run_init(init: str, args, first_clean: Path | None) -> dict:

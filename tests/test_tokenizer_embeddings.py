@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from langadapt.config.tokenizer import TokenizerConfig
+from langadapt.errors import UserError
 from langadapt.tokenizer.embeddings import _sparsemax, decompositions, extend_embeddings
 from langadapt.tokenizer.extend import extend_tokenizer
 from langadapt.tokenizer.texts import iter_texts
@@ -116,3 +117,52 @@ def test_unknown_init_is_a_user_error(tiny_model_dir, extension):
 
     with pytest.raises(UserError):
         extend_embeddings(_tiny(tiny_model_dir), extension.base, extension.pieces, extension.first_id, init="zeros")
+
+
+def test_calibration_targets_are_the_base_probability_of_the_spelling(tiny_model_dir, extension):
+    """y = logit(t1 | h) + sum log P(t_j | ...), checked against a plain forward of the base model."""
+    from langadapt.tokenizer.calibrate import collect_targets
+
+    model = _tiny(tiny_model_dir)
+    text = next(t for t in islice(iter_texts([_tang()]), 50)
+                if any(i >= extension.first_id for i in extension.extended.full().encode(t).ids))
+    decomp = decompositions(extension.base, extension.pieces)
+    targets = collect_targets(model, extension.extended.full(), decomp, extension.first_id, [text],
+                              sep_id=0, progress=False)
+    assert targets
+    base_ids, spans = [0], []
+    for tok in extension.extended.full().encode(text).ids:
+        spelled = decomp[tok - extension.first_id] if tok >= extension.first_id else [tok]
+        spans.append((len(base_ids), spelled, tok))
+        base_ids += spelled
+    with torch.no_grad():
+        logits = model(torch.tensor([base_ids])).logits[0].float()
+    logp = torch.log_softmax(logits, -1)
+    start, spelled, tok = next(s for s in spans if s[2] >= extension.first_id)
+    want = float(logits[start - 1, spelled[0]]) + sum(float(logp[start + j - 1, spelled[j]]) for j in range(1, len(spelled)))
+    assert targets[tok][1][0] == pytest.approx(want, abs=2e-2)  # bf16 autocast where the CPU has it
+
+
+def test_calibrated_init_fits_seen_pieces_and_keeps_unseen_at_the_mean(tiny_model_dir, extension):
+    texts = list(islice(iter_texts([_tang()]), 60))
+    mean_model, model = _tiny(tiny_model_dir), _tiny(tiny_model_dir)
+    extend_embeddings(mean_model, extension.base, extension.pieces, extension.first_id, init="mean")
+    calibration = {"tokenizer": extension.extended.full(), "texts": texts, "max_chars": 3000, "ridge": 1.0}
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="calibrated",
+                             calibration=calibration)
+    fit = info["calibration"]
+    assert 0 < fit["pieces_fitted"] <= len(extension.pieces)
+    assert fit["mean_abs_logit_error_after"] < fit["mean_abs_logit_error_before"]
+    first, end = info["new_token_ids"]
+    new, mean = model.get_input_embeddings().weight.detach(), mean_model.get_input_embeddings().weight.detach()
+    assert torch.equal(new[:first], mean[:first])
+    changed = (new[first:end] - mean[first:end]).abs().amax(1) > 0
+    assert int(changed.sum()) == fit["pieces_fitted"]
+    with pytest.raises(UserError, match="calibrated needs training text"):
+        extend_embeddings(_tiny(tiny_model_dir), extension.base, extension.pieces, extension.first_id, init="calibrated")
+
+
+def _tang():
+    from langadapt.data.fetch import fetch
+
+    return fetch("chinese-poetry") / "tang.jsonl"

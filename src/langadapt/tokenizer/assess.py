@@ -59,6 +59,7 @@ def assess_extension(base_model: str, extended_dir: str | os.PathLike, heldout: 
         del extended
         if cfg.compare_inits and extension is not None:
             from langadapt.tokenizer.embeddings import INIT_METHODS, extend_embeddings
+            from langadapt.tokenizer.extend import calibration_inputs
 
             for init in INIT_METHODS:
                 if init == info["init"]:
@@ -66,7 +67,8 @@ def assess_extension(base_model: str, extended_dir: str | os.PathLike, heldout: 
                 model = load_model(base_model, dtype="fp32")
                 extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init=init,
                                   token_counts=extension.learned.base_token_counts,
-                                  pad_to_multiple_of=cfg.pad_to_multiple_of)
+                                  pad_to_multiple_of=cfg.pad_to_multiple_of,
+                                  calibration=calibration_inputs(extension, cfg, base_tok) if init == "calibrated" else None)
                 bpc[f"extended ({init} init)"] = _bpc_of(model, ext_tok, heldout, cfg.report_chars)
                 del model
 

@@ -10,6 +10,9 @@ embeddings of those base tokens:
   informative sub-tokens count more than ubiquitous lead bytes;
 - focus: FOCUS-style sparse mix: sparsemax over the similarity of each overlapping base token
   (every base token whose text occurs inside the new piece) to the decomposition mean;
+- calibrated: the mean, then the output side refitted so each piece gets the base model's
+  probability of its whole spelling (tokenizer/calibrate.py; needs training text and one pass of
+  the base model over it);
 - random: normal(0, initializer_range), the usual default, kept for comparison.
 Tied and untied output heads are both handled. The matrix is padded to a multiple of 64; padding
 rows get the mean of all base rows so they take almost no probability mass.
@@ -23,8 +26,8 @@ from typing import Any, Literal
 from langadapt.errors import UserError
 from langadapt.tokenizer.pieces import TokenizerJson
 
-InitMethod = Literal["mean", "random", "freq-weighted", "focus"]
-INIT_METHODS: tuple[str, ...] = ("mean", "random", "freq-weighted", "focus")
+InitMethod = Literal["mean", "random", "freq-weighted", "focus", "calibrated"]
+INIT_METHODS: tuple[str, ...] = ("mean", "random", "freq-weighted", "focus", "calibrated")
 SIF_A = 1e-3
 
 
@@ -105,12 +108,19 @@ def padded_size(n: int, multiple: int) -> int:
 
 
 def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_id: int, init: str = "mean",
-                      token_counts: Counter | None = None, pad_to_multiple_of: int = 64, seed: int = 0) -> dict:
-    """Resize `model` in place for ids up to first_id + len(pieces) and initialise the new rows."""
+                      token_counts: Counter | None = None, pad_to_multiple_of: int = 64, seed: int = 0,
+                      calibration: dict | None = None) -> dict:
+    """Resize `model` in place for ids up to first_id + len(pieces) and initialise the new rows.
+
+    `calibration` (init `calibrated` only): {"tokenizer": extended tokenizers.Tokenizer, "texts":
+    training texts, "max_chars": int, "ridge": float}.
+    """
     import torch
 
     if init not in INIT_METHODS:
         raise UserError(f"unknown init {init!r}; choose one of {', '.join(INIT_METHODS)}")
+    if init == "calibrated" and not (calibration and calibration.get("texts")):
+        raise UserError("init calibrated needs training text to measure the base model's predictions on")
     emb_in = model.get_input_embeddings()
     old_rows = emb_in.weight.shape[0]
     if first_id > old_rows:
@@ -131,12 +141,20 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
             # Base rows stay as they were; only [first_id, needed) get the chosen init.
             param[:first_id] = matrix_old[:first_id].to(param.dtype)
             if pieces:
-                rows = new_rows(matrix_old[:first_id], base, pieces, decomp, init, token_counts, std, seed)
+                start_from = "mean" if init == "calibrated" else init
+                rows = new_rows(matrix_old[:first_id], base, pieces, decomp, start_from, token_counts, std, seed)
                 param[first_id:needed] = rows.to(param.dtype)
             if size > needed:
                 param[needed:size] = matrix_old[:first_id].float().mean(0).to(param.dtype)
     if not tied:
         model.config.tie_word_embeddings = False
+    fit = None
+    if init == "calibrated" and pieces:
+        from langadapt.tokenizer.calibrate import DEFAULT_RIDGE, calibrate_rows
+
+        fit = calibrate_rows(model, calibration["tokenizer"], decomp, first_id, calibration["texts"],
+                             max_chars=calibration.get("max_chars", 60_000), ridge=calibration.get("ridge", DEFAULT_RIDGE),
+                             sep_id=calibration.get("sep_id", 0))
     return {
         "base_vocab_size": first_id,
         "new_token_ids": [first_id, needed],
@@ -144,4 +162,5 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
         "init": init,
         "tied": tied,
         "decomposition_mean_length": (sum(map(len, decomp)) / len(decomp)) if decomp else 0.0,
+        **({"calibration": fit} if fit else {}),
     }

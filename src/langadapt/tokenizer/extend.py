@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class TokenizerExtension:
     first_id: int
     seconds: float
     stats: dict = field(default_factory=dict)
+    calibration_texts: list[str] = field(default_factory=list)
 
     @property
     def new_token_ids(self) -> list[int]:
@@ -92,14 +94,22 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
                         "this one is byte-level BPE: use `bpe` or `auto`")
     sample: list[str] = []
     sample_chars = 0
+    reservoir: list[str] = []
+    reservoir_size = max(200, cfg.calibration_chars // 20) if cfg.init == "calibrated" or cfg.compare_inits else 0
+    rng = random.Random(0)
 
     def keep_sample(stream: Iterable[str]) -> Iterable[str]:
-        # A slice of the training text (never held-out text) to aim `target_tokens_per_char` at.
+        # A slice of the training text (never held-out text) to aim `target_tokens_per_char` at, and
+        # a uniform sample of its documents (the corpus is ordered by source) for init `calibrated`.
         nonlocal sample_chars
-        for text in stream:
+        for seen, text in enumerate(stream):
             if sample_chars < 200_000:
                 sample.append(text)
                 sample_chars += len(text)
+            if seen < reservoir_size:
+                reservoir.append(text)
+            elif reservoir_size and (slot := rng.randrange(seen + 1)) < reservoir_size:
+                reservoir[slot] = text
             yield text
 
     learned = learn_pieces(base, keep_sample(texts), new_tokens=cfg.new_tokens or 8000,
@@ -110,8 +120,16 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
     extended, pieces = extend_tokenizer_json(base, learned)
     seconds = time.perf_counter() - start
     stats = dict(learned.stats, new_pieces=len(pieces), seconds=round(seconds, 2))
+    rng.shuffle(reservoir)
     return TokenizerExtension(base=base, extended=extended, pieces=pieces, learned=learned,
-                              first_id=base.max_id + 1, seconds=seconds, stats=stats)
+                              first_id=base.max_id + 1, seconds=seconds, stats=stats, calibration_texts=reservoir)
+
+
+def calibration_inputs(ext: TokenizerExtension, cfg: TokenizerConfig, base_tokenizer: Any) -> dict:
+    """What init `calibrated` needs: the extended tokenizer, training text and the fit settings."""
+    sep = base_tokenizer.eos_token_id if base_tokenizer.eos_token_id is not None else 0
+    return {"tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
+            "ridge": cfg.calibration_ridge, "sep_id": sep}
 
 
 def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: TokenizerConfig) -> dict:
@@ -123,6 +141,7 @@ def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: Tok
         "init": emb["init"],
         "method": "continued-bpe",
         "tied_embeddings": emb["tied"],
+        **({"calibration": emb["calibration"]} if emb.get("calibration") else {}),
         "stats": ext.stats,
         "config": cfg.model_dump(),
     }
@@ -159,7 +178,8 @@ def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: Toke
     log.info("learned %d new pieces in %.1fs", len(ext.pieces), ext.seconds)
     model = load_model(base_model, dtype="fp32")
     emb = extend_embeddings(model, ext.base, ext.pieces, ext.first_id, init=cfg.init,
-                            token_counts=ext.learned.base_token_counts, pad_to_multiple_of=cfg.pad_to_multiple_of)
+                            token_counts=ext.learned.base_token_counts, pad_to_multiple_of=cfg.pad_to_multiple_of,
+                            calibration=calibration_inputs(ext, cfg, base_tok) if cfg.init == "calibrated" else None)
     info = extension_info(base_model, ext, emb, cfg)
     with atomic_dir(out_dir) as tmp:
         save_plain(model, tmp)
