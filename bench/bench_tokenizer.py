@@ -135,7 +135,7 @@ def bench_bpc(ext, tok, base_tok, heldout: list[str], max_chars: int, train: lis
     # Init `calibrated` runs the base model over training text: an even slice across prose and poems.
     sample = train[:: max(1, len(train) // 3000)]
     random.Random(0).shuffle(sample)
-    calibration = {"tokenizer": ext.extended.full(), "texts": sample, "max_chars": 60_000, "sep_id": base_tok.eos_token_id}
+    calibration = {"ext_tokenizer": ext.extended.full(), "texts": sample, "sep_id": base_tok.eos_token_id}
     for init in INIT_METHODS:
         model = load_model("smollm2-135m-instruct", dtype="fp32")
         extend_embeddings(model, ext.base, ext.pieces, ext.first_id, init=init, token_counts=ext.learned.base_token_counts,

@@ -8,24 +8,17 @@ worth on this machine: steady-state tokens/s over steps 2..N of each, and the ra
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_train_packing import corpus  # noqa: E402
-from bench_train_vs_trainer import ours  # noqa: E402
+from bench_train_vs_trainer import job_arguments, ours  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="smollm2-135m-instruct")
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--seq", type=int, default=256)
-    ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--method", default="lora", choices=["full", "lora"])
-    args = ap.parse_args()
+    args = job_arguments("lora").parse_args()
 
     from langadapt.models import resolve_model
     from langadapt.train.methods import cpu_has_native_bf16

@@ -65,13 +65,19 @@ def ours(model_dir: str, data: Path, args) -> float:
     return sum(r["tokens"] for r in steps) / sum(r["tokens"] / r["tokens_per_s"] for r in steps)
 
 
-def main() -> None:
+def job_arguments(method: str) -> argparse.ArgumentParser:
+    """The training job both sides of a throughput comparison run: model, steps, block length, batch, method."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--method", default="full", choices=["full", "lora"])
+    ap.add_argument("--method", default=method, choices=["full", "lora"])
+    return ap
+
+
+def main() -> None:
+    ap = job_arguments("full")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     args = ap.parse_args()
 

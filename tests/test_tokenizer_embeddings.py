@@ -147,7 +147,7 @@ def test_calibrated_init_fits_seen_pieces_and_keeps_unseen_at_the_mean(tiny_mode
     texts = list(islice(iter_texts([_tang()]), 60))
     mean_model, model = _tiny(tiny_model_dir), _tiny(tiny_model_dir)
     extend_embeddings(mean_model, extension.base, extension.pieces, extension.first_id, init="mean")
-    calibration = {"tokenizer": extension.extended.full(), "texts": texts, "max_chars": 3000, "ridge": 1.0}
+    calibration = {"ext_tokenizer": extension.extended.full(), "texts": texts, "max_chars": 3000, "ridge": 1.0}
     info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="calibrated",
                              calibration=calibration)
     fit = info["calibration"]
@@ -166,3 +166,20 @@ def _tang():
     from langadapt.data.fetch import fetch
 
     return fetch("chinese-poetry") / "tang.jsonl"
+
+
+def test_extend_model_with_calibrated_init_records_the_fit(tiny_model_dir, tmp_path):
+    """The recipe path: `tokenizer.init: calibrated` samples training text itself and saves the fit statistics."""
+    import json
+
+    from langadapt.tokenizer.extend import EXTENSION_FILE, extend_model
+
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n"
+                              for t in islice(iter_texts([_tang()]), 400)), encoding="utf-8")
+    cfg = TokenizerConfig(new_tokens=120, init="calibrated", calibration_chars=4000)
+    ext, info = extend_model(str(tiny_model_dir), [corpus], cfg, tmp_path / "out", progress=False)
+    assert ext.calibration_texts and info["init"] == "calibrated"
+    assert info["calibration"]["pieces_fitted"] > 0
+    saved = json.loads((tmp_path / "out" / EXTENSION_FILE).read_text(encoding="utf-8"))
+    assert saved["calibration"] == info["calibration"]

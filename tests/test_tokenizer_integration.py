@@ -28,7 +28,7 @@ def test_mean_init_beats_random_right_after_extension(smollm2_dir, smollm2_token
 
     base_bpc = bits_per_char(load_model(smollm2_dir, dtype="fp32"), smollm2_tokenizer, held)
     scores = {}
-    calibration = {"tokenizer": ext.extended.full(), "texts": train[::-1], "max_chars": 15_000,
+    calibration = {"ext_tokenizer": ext.extended.full(), "texts": train[::-1], "max_chars": 15_000,
                    "sep_id": smollm2_tokenizer.eos_token_id}
     for init in ("mean", "random", "calibrated"):
         model = load_model(smollm2_dir, dtype="fp32")

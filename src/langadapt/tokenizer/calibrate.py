@@ -1,7 +1,7 @@
 """Fit new rows' output side to what the base model already predicts (init `calibrated`).
 
     from langadapt.tokenizer.calibrate import calibrate_rows
-    stats = calibrate_rows(model, extended_tokenizer, decomp, first_id, texts, ridge=10.0)
+    stats = calibrate_rows(model, decomp, first_id, ext_tokenizer=extended_tokenizer, texts=texts, ridge=10.0)
 
 Why: a new piece p spells base tokens t1..tk. Right after extension the model must predict p where
 the base model predicted t1, then t2, ... A mean-of-sub-tokens row gives p roughly the *average* of
@@ -83,10 +83,12 @@ def collect_targets(model: Any, ext_tokenizer: Any, decomp: list[list[int]], fir
     import torch
     from tqdm import tqdm
 
+    from langadapt.train.methods import cpu_has_native_bf16
+
     out_rows = _output_matrix(model)[:first_id].detach().float()
     decoder = model.get_decoder()
     windows = list(pack_windows(spell_in_base(ext_tokenizer, decomp, first_id, texts, max_chars), window, sep_id))
-    use_bf16 = _cpu_bf16() and not torch.cuda.is_available()
+    use_bf16 = cpu_has_native_bf16() and not torch.cuda.is_available()
     found: dict[int, tuple[list, list]] = {}
     was_training = model.training
     model.eval()
@@ -140,9 +142,11 @@ def solve_rows(init_rows: Any, targets: dict[int, tuple[list, list]], first_id: 
                   "mean_abs_logit_error_after": round(err_after / n, 3)}
 
 
-def calibrate_rows(model: Any, ext_tokenizer: Any, decomp: list[list[int]], first_id: int, texts: Iterable[str],
+def calibrate_rows(model: Any, decomp: list[list[int]], first_id: int, ext_tokenizer: Any, texts: Iterable[str],
                    max_chars: int = 60_000, ridge: float = DEFAULT_RIDGE, sep_id: int = 0, progress: bool = True) -> dict:
-    """Refit the output side of rows [first_id, first_id + len(decomp)) in place; returns fit statistics."""
+    """Refit the output side of rows [first_id, first_id + len(decomp)) in place; returns fit statistics.
+
+    The keyword arguments after `first_id` are what `extend_embeddings(calibration=...)` passes on."""
     import torch
 
     targets = collect_targets(model, ext_tokenizer, decomp, first_id, texts, max_chars=max_chars, sep_id=sep_id,
@@ -159,9 +163,3 @@ def calibrate_rows(model: Any, ext_tokenizer: Any, decomp: list[list[int]], firs
 def _output_matrix(model: Any) -> Any:
     out = model.get_output_embeddings()
     return (out if out is not None else model.get_input_embeddings()).weight
-
-
-def _cpu_bf16() -> bool:
-    from langadapt.train.methods import cpu_has_native_bf16
-
-    return cpu_has_native_bf16()

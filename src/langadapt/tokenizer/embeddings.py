@@ -112,8 +112,8 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
                       calibration: dict | None = None) -> dict:
     """Resize `model` in place for ids up to first_id + len(pieces) and initialise the new rows.
 
-    `calibration` (init `calibrated` only): {"tokenizer": extended tokenizers.Tokenizer, "texts":
-    training texts, "max_chars": int, "ridge": float}.
+    `calibration` (init `calibrated` only): keyword arguments of `calibrate.calibrate_rows`, at least
+    {"ext_tokenizer": the extended tokenizers.Tokenizer, "texts": training texts}.
     """
     import torch
 
@@ -150,11 +150,9 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
         model.config.tie_word_embeddings = False
     fit = None
     if init == "calibrated" and pieces:
-        from langadapt.tokenizer.calibrate import DEFAULT_RIDGE, calibrate_rows
+        from langadapt.tokenizer.calibrate import calibrate_rows
 
-        fit = calibrate_rows(model, calibration["tokenizer"], decomp, first_id, calibration["texts"],
-                             max_chars=calibration.get("max_chars", 60_000), ridge=calibration.get("ridge", DEFAULT_RIDGE),
-                             sep_id=calibration.get("sep_id", 0))
+        fit = calibrate_rows(model, decomp, first_id, **calibration)
     return {
         "base_vocab_size": first_id,
         "new_token_ids": [first_id, needed],

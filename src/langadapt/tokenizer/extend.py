@@ -128,7 +128,7 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
 def calibration_inputs(ext: TokenizerExtension, cfg: TokenizerConfig, base_tokenizer: Any) -> dict:
     """What init `calibrated` needs: the extended tokenizer, training text and the fit settings."""
     sep = base_tokenizer.eos_token_id if base_tokenizer.eos_token_id is not None else 0
-    return {"tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
+    return {"ext_tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
             "ridge": cfg.calibration_ridge, "sep_id": sep}
 
 
