@@ -1,4 +1,12 @@
-"""Atomic writes: a temp file (or folder) renamed into place, so a crash never leaves a half-written result that looks complete."""
+"""Atomic writes: a temp file (or folder) renamed into place, so a crash never leaves a half-written result that looks complete.
+
+    write_json(path, data)                      # file: temp + fsync + rename + fsync of the folder
+    with atomic_dir(out) as tmp: ...            # folder: files and folder fsynced before the rename
+
+A rename alone is ordered only in the page cache: after a power loss the new name can point at
+files whose data never reached the disk. So the data is fsynced before the rename, and the parent
+folder after it, so the rename itself is durable too.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +31,40 @@ def write_text(path: str | Path, text: str) -> None:
         # mkstemp creates 0600; results are meant to be read by others like any written file.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        fsync_dir(path.parent)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Make a folder's entries (new names, renames) durable."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # platforms that cannot open a folder (Windows) have no folder fsync
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: str | Path) -> None:
+    """fsync every file under `root`, then every folder, deepest first."""
+    root = Path(root)
+    folders = [root]
+    for p in root.rglob("*"):
+        if p.is_symlink():
+            continue
+        if p.is_dir():
+            folders.append(p)
+        elif p.is_file():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+    for d in sorted(folders, key=lambda d: len(d.parts), reverse=True):
+        fsync_dir(d)
 
 
 def read_json(path: str | Path) -> Any | None:
@@ -52,13 +91,16 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     os.chmod(tmp, 0o755)
     try:
         yield tmp
+        fsync_tree(tmp)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)
             os.replace(tmp, path)
+            fsync_dir(path.parent)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+            fsync_dir(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -98,6 +98,13 @@ def register(sub) -> None:
         p.add_argument("--out", help=f"Output folder (default: <run_dir>/<name>/{stage}); checkpoints there are resumed.")
         add_recipe_args(p)
         add_config_flags(p, model, stage)
+        # `resume` is true/false/force, which the generated flags cannot express; same override key.
+        p.add_argument("--resume", dest=f"cfg__{stage}__resume", nargs="?", const="true", default=None,
+                       choices=("true", "false", "force"),
+                       help="Continue from the newest checkpoint in --out (default); `force` also when it was written "
+                            "with another schedule, seed or base model (the new settings apply from there).")
+        p.add_argument("--no-resume", dest=f"cfg__{stage}__resume", action="store_const", const="false",
+                       help="Start from step 0 even when --out holds checkpoints.")
         p.set_defaults(func=lambda a, s=stage: _run(a, s))
     p = sub.add_parser("plan", help="Estimate memory and time per stage for a GPU.",
                        description="Estimate GPU memory and training time of a recipe's pretrain and sft stages.")

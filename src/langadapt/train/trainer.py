@@ -143,6 +143,11 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
     if accelerator.distributed_type.name == "DEEPSPEED" and cfg.gradient_accumulation_steps != 1:
         raise UserError("under DeepSpeed the engine steps on every backward: set gradient_accumulation_steps=1 "
                         "(and raise per_device_batch_size or processes to keep the global batch)")
+    ckpt_root = out_dir / "checkpoints"
+    settings = ckpt.run_settings(cfg, model_ref, world)
+    # Checked before the model loads, so a refused resume costs seconds.
+    resume_from = ckpt.latest(ckpt_root) if cfg.resume else None
+    changed = ckpt.check_resume(resume_from, settings, force=cfg.resume == "force") if resume_from else []
     loaded: Loaded = prepare(model_ref, cfg)
     tok = loaded.tokenizer
     data = build_data(tok)
@@ -158,12 +163,12 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
     model.train()
     raw = accelerator.unwrap_model(model)
 
-    ckpt_root = out_dir / "checkpoints"
-    resume_from = ckpt.latest(ckpt_root) if cfg.resume else None
     state: dict = {"tokens_seen": 0, "samples_seen": 0, "train_time_s": 0.0, "flos": 0.0, "losses": []}
     if resume_from is not None:
-        state = ckpt.restore(resume_from, raw, optimizer)
+        state = ckpt.restore(resume_from, raw, optimizer, keep_hyperparameters=bool(changed))
         total, plan = state["total_steps"], state["plan"]
+        if changed:  # a forced resume: the new settings plan the rest of the run
+            total, plan = _plan_steps(cfg, len(data.train), world, None)
     else:
         step_s = _calibrate(accelerator, model, data, cfg, pad_id, world) if cfg.max_minutes else None
         total, plan = _plan_steps(cfg, len(data.train), world, step_s)
@@ -243,7 +248,8 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
         if cfg.save_every and step % cfg.save_every == 0 and step < total and not over_budget:
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
-                ckpt.save(ckpt_root, step, raw, optimizer, {**state, "total_steps": total, "plan": plan}, cfg.keep_checkpoints)
+                ckpt.save(ckpt_root, step, raw, optimizer, {**state, "total_steps": total, "plan": plan, "settings": settings},
+                          cfg.keep_checkpoints)
             accelerator.wait_for_everyone()
         if over_budget and step < total:
             stopped_by_budget = True
