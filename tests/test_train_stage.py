@@ -54,6 +54,6 @@ def test_cli_pretrain_and_errors(tmp_path, tiny_model_dir, capsys):
     assert code == 0 and "pretrain: 1 steps" in capsys.readouterr().out
     assert json.loads((out / "result.json").read_text())["metrics"]["method"] == "lora"
     assert main(["pretrain", "--model", str(tiny_model_dir), "--data", str(tmp_path / "none"), "--out", str(out)]) == 2
-    assert "no JSONL shards" in capsys.readouterr().err
+    assert "no such file or folder" in capsys.readouterr().err
     assert main(["pretrain", "--model", str(tiny_model_dir), "--data", str(corpus), "--method", "qlora"]) == 2
     assert "CUDA" in capsys.readouterr().err

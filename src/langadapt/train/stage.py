@@ -32,19 +32,19 @@ def _hyperparameters(cfg) -> dict:
 
 
 def cpt_data(cfg, corpus: str | Path, specs: Sequence[CorpusSpec] = ()):
-    """build_data callback for continual pretraining from a folder of cleaned JSONL shards."""
+    """build_data callback for continual pretraining: the corpus is tokenized once into a cached token store."""
     def build(tokenizer) -> Data:
-        docs = data_cpt.read_documents(corpus, cfg.corpora)
-        train_docs, val_docs = data_cpt.split_validation(docs, cfg.validation_fraction, cfg.seed)
+        from accelerate import PartialState
+
+        from langadapt.train.shards import token_store
+
+        # One process tokenizes; under `accelerate launch` the others wait, then open the same store.
+        with PartialState().main_process_first():
+            store = token_store(tokenizer, corpus)
         weights = {s.name: s.weight for s in specs}
         replay = {s.name for s in specs if s.role == "replay"}
-        mixed, summary = data_cpt.mix_documents(train_docs, weights, replay, cfg.replay_share, cfg.seed)
-        shape = data_cpt.pack if cfg.packing else data_cpt.chunk
-        train_seqs = shape(data_cpt.tokenize(tokenizer, [d["text"] for d in mixed]), cfg.max_seq_length)
-        val_seqs = shape(data_cpt.tokenize(tokenizer, [d["text"] for d in val_docs]), cfg.max_seq_length)
-        info = {"documents": len(docs), "train_documents": len(mixed), "validation_documents": len(val_docs),
-                "train_sequences": len(train_seqs), "validation_sequences": len(val_seqs),
-                "train_tokens": sum(len(s["input_ids"]) for s in train_seqs), "mix": summary}
+        train_seqs, val_seqs, info = data_cpt.cpt_sequences(store, cfg.max_seq_length, cfg.packing, cfg.validation_fraction,
+                                                            cfg.seed, cfg.corpora, weights, replay, cfg.replay_share)
         return Data(train_seqs, val_seqs, cfg.packing, info)
     return build
 

@@ -20,7 +20,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -34,8 +34,9 @@ from langadapt.train.schedule import lr_factor, warmup_steps
 
 @dataclass
 class Data:
-    train: list[dict]
-    val: list[dict]
+    """Training and validation sequences: lists, or views that read a memory-mapped token store on indexing."""
+    train: Sequence[dict]
+    val: Sequence[dict]
     packed: bool
     summary: dict = field(default_factory=dict)
 
