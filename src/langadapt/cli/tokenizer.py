@@ -15,6 +15,7 @@ _EXTEND_EXAMPLES = (
     "  langadapt tokenizer extend --model smollm2-135m-instruct --corpus runs/x/clean/corpus --new-tokens 16000 --out out/tok\n"
     "  langadapt tokenizer extend --model smollm2-135m-instruct --corpus poems.jsonl --new-tokens 4000 --init freq-weighted \\\n"
     "      --heldout zh-Hant=heldout.jsonl --out out/tok\n"
+    "  langadapt tokenizer extend --model data/llama-vocab/ggml-vocab-llama-spm.gguf --corpus poems.jsonl --out out/tok-llama2\n"
 )
 _REPORT_EXAMPLES = (
     "examples:\n"
@@ -35,7 +36,13 @@ def register(sub) -> None:
                           epilog=_EXTEND_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ext.add_argument("--model", help="Base model: alias, local folder, GGUF file or Hub id (default: the recipe's base_model).")
     ext.add_argument("--corpus", nargs="+", help="JSONL/Parquet/text files or folders of shards to learn from.")
-    ext.add_argument("--out", help="Output folder (default: <run>/tokenizer).")
+    ext.add_argument("--out", help="Output folder (default: <run>/tokenizer); a folder that is not an earlier "
+                                   "`tokenizer extend` output is refused unless --overwrite.")
+    ext.add_argument("--overwrite", action="store_true",
+                     help="Replace --out even when it is not an earlier output of this command (never the input model's folder).")
+    ext.add_argument("--tokenizer-only", action="store_const", const=True, default=None,
+                     help="Write the extended tokenizer and langadapt_extension.json alone, without loading or resizing "
+                          "the model (chosen automatically when --model has no weights, e.g. a vocabulary-only GGUF).")
     ext.add_argument("--heldout", action="append", default=[], metavar="LANG=PATH",
                      help="Held-out text to report tokens/char and bits/char on (repeatable).")
     add_config_flags(ext, TokenizerConfig, "tokenizer", skip=("enabled",))
@@ -71,8 +78,9 @@ def _read_texts(items: list[str], flag: str, max_chars: int) -> dict[str, list[s
 def _extend(args) -> int:
     from langadapt.config import load_recipe
     from langadapt.config.load import recipe_from_dict
+    from langadapt.outdir import guard_output, mark_output
     from langadapt.tokenizer.assess import assess_extension
-    from langadapt.tokenizer.extend import extend_model
+    from langadapt.tokenizer.tokenizer_only import extend, report_tokens
 
     overrides = collect_config_flags(args) + list(args.overrides)
     if args.recipe:
@@ -88,18 +96,24 @@ def _extend(args) -> int:
         raise UserError("tokenizer extend: pass --corpus (files or folders of target-language text)")
     cfg = recipe.tokenizer
     out = Path(args.out or recipe.run_path() / "tokenizer")
+    guard_output(out, "tokenizer extend", overwrite=args.overwrite, inputs=[model])
     model_dir = out / "model"
-    extension, info = extend_model(model, corpus, cfg, model_dir)
+    extension, info, tokenizer_only = extend(model, corpus, cfg, model_dir, tokenizer_only=args.tokenizer_only)
     print(f"extended {model}: {info['base_vocab_size']} -> {info['new_token_ids'][1]} tokens "
-          f"({len(extension.pieces)} new, padded to {info['padded_vocab_size']}), learned in {extension.seconds:.1f}s")
+          f"({len(extension.pieces)} new, padded to {info['padded_vocab_size']}), learned in {extension.seconds:.1f}s"
+          + (" (tokenizer only, no model written)" if tokenizer_only else ""))
     heldout = _read_texts(args.heldout, "--heldout", max(cfg.report_chars, 50_000)) if args.heldout else {}
-    outputs, metrics = assess_extension(model, model_dir, heldout, cfg, out, extension=extension)
+    if tokenizer_only:
+        outputs, metrics = report_tokens(model, model_dir, heldout, out, info)
+    else:
+        outputs, metrics = assess_extension(model, model_dir, heldout, cfg, out, extension=extension)
+    mark_output(out, "tokenizer extend", tokenizer_only=tokenizer_only)
     for lang in heldout:
         line = f"  {lang}: tokens/char {metrics['tokens_per_char_before'][lang]:.3f} -> {metrics['tokens_per_char_after'][lang]:.3f}"
         if "bpc_before" in metrics:
             line += f", bits/char {metrics['bpc_before'][lang]:.3f} -> {metrics['bpc_after_init'][lang]:.3f} (right after extension)"
         print(line)
-    print(f"  model: {model_dir}\n  report: {outputs['markdown']}\n  chart: {outputs['chart']}")
+    print(f"  {'tokenizer' if tokenizer_only else 'model'}: {model_dir}\n  report: {outputs['markdown']}\n  chart: {outputs['chart']}")
     return 0
 
 

@@ -171,8 +171,13 @@ def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: Toke
     from langadapt.tokenizer.embeddings import extend_embeddings
     from langadapt.tokenizer.texts import iter_texts
 
+    from langadapt.memguard import check_model_fits
+
     if not corpus:
         raise UserError("no corpus given to learn new pieces from")
+    # Before anything loads: a model that cannot fit is otherwise killed by the kernel with no message.
+    check_model_fits(base_model, f"loading {base_model} in fp32 to resize its embeddings",
+                     hint="to extend the tokenizer alone, pass --tokenizer-only")
     base_tok = load_tokenizer(base_model)
     ext = extend_tokenizer(base_tok, iter_texts(corpus, max_chars=cfg.max_corpus_chars), cfg, progress=progress)
     log.info("learned %d new pieces in %.1fs", len(ext.pieces), ext.seconds)

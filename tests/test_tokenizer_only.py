@@ -1,0 +1,128 @@
+"""Tokenizer-only extension: vocabulary-only GGUFs never build a model, the memory guard stops first,
+and `--out` never replaces a folder that is not this command's own output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from _train_helpers import write_corpus
+from _vocab_gguf import write_vocab_gguf
+
+NEW = 40
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(tmp_path_factory.mktemp("corpus"), n_target=200, n_replay=5)
+
+
+@pytest.fixture(scope="module")
+def vocab_gguf(tiny_model_dir, tmp_path_factory):
+    # Llama-2-7B's hyperparameters and no tensors: building its model would take ~27 GB in fp32.
+    return write_vocab_gguf(tiny_model_dir, tmp_path_factory.mktemp("gguf") / "ggml-vocab-test.gguf")
+
+
+def _extend(*args: str) -> int:
+    from langadapt.cli.main import main
+
+    return main(["tokenizer", "extend", "--new-tokens", str(NEW), "--min-frequency", "2", *args])
+
+
+def test_vocab_only_gguf_is_extended_tokenizer_only(vocab_gguf, corpus, tmp_path, capsys):
+    import resource
+
+    from transformers import AutoTokenizer
+
+    from langadapt.tokenizer.tokenizer_only import has_weights
+
+    assert not has_weights(vocab_gguf)
+    out = tmp_path / "tok"
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code = _extend("--model", str(vocab_gguf), "--corpus", str(corpus), "--out", str(out),
+                   "--heldout", f"zh-Hant={corpus / 'shard-000.jsonl'}")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "has no weights" in captured.out and "tokenizer only" in captured.out
+    # Peak memory grew by far less than one layer of the 7B model would take (~800 MB in fp32).
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 700_000
+    folder = out / "model"
+    info = json.loads((folder / "langadapt_extension.json").read_text())
+    assert info["tokenizer_only"] is True and info["init"] is None
+    assert info["new_token_ids"] == [49152, 49152 + NEW] and info["padded_vocab_size"] % 64 == 0
+    assert not list(folder.glob("*.safetensors")) and not (folder / "config.json").exists()
+    tok = AutoTokenizer.from_pretrained(folder)
+    assert len(tok) == 49152 + NEW
+    report = json.loads((out / "report.json").read_text())["tokenizers"]
+    assert report["extended"]["languages"]["zh-Hant"]["tokens_per_char"] < report["base"]["languages"]["zh-Hant"]["tokens_per_char"]
+    assert json.loads((out / "langadapt_output.json").read_text())["command"] == "tokenizer extend"
+
+
+def test_tokenizer_only_matches_the_full_extension(tiny_model_dir, corpus, tmp_path, capsys):
+    assert _extend("--model", str(tiny_model_dir), "--corpus", str(corpus), "--out", str(tmp_path / "full"),
+                   "--report-chars", "0") == 0
+    assert _extend("--model", str(tiny_model_dir), "--corpus", str(corpus), "--out", str(tmp_path / "only"),
+                   "--tokenizer-only") == 0
+    assert "has no weights" not in capsys.readouterr().out  # chosen, not inferred
+    full, only = tmp_path / "full" / "model", tmp_path / "only" / "model"
+    assert (full / "model.safetensors").is_file() and not (only / "model.safetensors").exists()
+    assert json.loads((full / "tokenizer.json").read_text()) == json.loads((only / "tokenizer.json").read_text())
+    a, b = (json.loads((f / "langadapt_extension.json").read_text()) for f in (full, only))
+    assert a["new_token_ids"] == b["new_token_ids"] and a["padded_vocab_size"] == b["padded_vocab_size"]
+
+
+def test_memory_guard_stops_before_building_a_model_too_big(tiny_model_dir, corpus, tmp_path, capsys):
+    big = tmp_path / "huge-model"
+    shutil.copytree(tiny_model_dir, big)
+    cfg = json.loads((big / "config.json").read_text())
+    # Llama-3.1-405B's shape: ~1.6 TB in fp32, more than any machine these tests run on.
+    cfg.update(hidden_size=16384, intermediate_size=53248, num_hidden_layers=126, num_attention_heads=128,
+               num_key_value_heads=8, head_dim=128)
+    (big / "config.json").write_text(json.dumps(cfg))
+    code = _extend("--model", str(big), "--corpus", str(corpus), "--out", str(tmp_path / "o"))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "needs about" in err and "GB of memory" in err and "--tokenizer-only" in err, err
+    gb = float(err.split("needs about ")[1].split(" GB")[0])
+    assert 1400 < gb < 1700
+    assert not (tmp_path / "o" / "model").exists()
+
+
+def test_out_refuses_foreign_folders_and_the_input(tiny_model_dir, corpus, tmp_path, capsys):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    args = ["--model", str(tiny_model_dir), "--corpus", str(corpus), "--tokenizer-only"]
+    assert _extend(*args, "--out", str(out)) == 2
+    assert "--overwrite" in capsys.readouterr().err and (out / "notes.txt").read_text() == "keep me"
+    assert _extend(*args, "--out", str(out), "--overwrite") == 0
+    assert _extend(*args, "--out", str(out)) == 0  # its own earlier output: replaced without asking
+    capsys.readouterr()
+
+    model = tmp_path / "base"
+    shutil.copytree(tiny_model_dir, model)
+    for target in (model, tmp_path):  # the input's own folder, or one that holds it
+        assert _extend("--model", str(model), "--corpus", str(corpus), "--out", str(target), "--overwrite") == 2
+        assert "would destroy the input" in capsys.readouterr().err
+    assert (model / "model.safetensors").is_file()
+
+
+def test_guard_output_units(tmp_path):
+    from langadapt.errors import UserError
+    from langadapt.outdir import guard_output, mark_output
+
+    assert guard_output(tmp_path / "new", "export") == (tmp_path / "new").resolve()
+    (tmp_path / "empty").mkdir()
+    guard_output(tmp_path / "empty", "export")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="is a file"):
+        guard_output(tmp_path / "file", "export")
+    other = tmp_path / "other"
+    other.mkdir()
+    mark_output(other, "tokenizer extend")
+    with pytest.raises(UserError, match="output of `langadapt tokenizer extend`"):
+        guard_output(other, "export")
+    guard_output(other, "tokenizer extend")
