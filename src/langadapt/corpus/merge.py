@@ -56,7 +56,7 @@ def merge(shard_dirs: list[Path], out_dir: Path, progress: bool = True) -> dict[
         for folder in shard_dirs:
             with (folder / "rejects.jsonl").open(encoding="utf-8") as fh:
                 for line in fh:
-                    rejects.write(json.loads(line))
+                    rejects.write_ledger(json.loads(line))
         with tqdm(desc="merge", unit="doc", disable=not progress) as bar:
             for folder in shard_dirs:
                 for held, rows in ((False, read_shards(folder / "corpus")), (True, _jsonl(folder / "heldout.jsonl"))):
@@ -67,7 +67,7 @@ def merge(shard_dirs: list[Path], out_dir: Path, progress: bool = True) -> dict[
                         dup = deduper.check(doc)
                         if dup is not None:
                             rej = Reject(ordinal, doc.source, doc.id, "merge_dedup", dup[0], dup[1], row)
-                            rejects.write(rej.ledger())
+                            rejects.write_ledger(rej.ledger())
                             _unkeep(merged, doc, held, signer if tokenizer and merged.tokens_counted else None, dup[0])
                         else:
                             (heldout.write if held else shards.write)(row)

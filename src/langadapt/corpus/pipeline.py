@@ -4,16 +4,24 @@ Use: `clean(sources, plans, cfg, out_dir, tokenizer="smollm2-135m-instruct")` wr
 corpus/ (shards), heldout.jsonl, rejects.jsonl, stats.json, report.md, length_histogram.png, and
 returns the stats dict. Workers return results in input order, and the held-out split hashes the
 text, so any number of workers (and a restart) gives the same files.
+
+Workers run in a `concurrent.futures` process pool rather than `multiprocessing.Pool`: when a worker
+dies (the out-of-memory killer, a signal) the pool breaks and every pending result raises, where
+`multiprocessing.Pool` would quietly start a new worker and wait forever for the lost chunk. The run
+then stops with an error naming the worker's exit, and the output folder is left as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import signal
 import sys
 import tempfile
 import time
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,7 +33,8 @@ from langadapt.corpus.document import Document, RawRecord, Reject
 from langadapt.corpus.readers import Source, read_corpora
 from langadapt.corpus.report import CleanStats, write_report
 from langadapt.corpus.worker import ChunkResult, CorpusPlan, Worker, WorkerSetup
-from langadapt.corpus.writers import JsonlWriter, ShardWriter, publish
+from langadapt.corpus.writers import JsonlWriter, ShardWriter, UnwritableRecord, publish
+from langadapt.errors import UserError
 
 OUTPUTS = ["corpus", "heldout.jsonl", "rejects.jsonl", "report.md", "length_histogram.png", "stats.json"]
 
@@ -63,14 +72,36 @@ def _results(setup: WorkerSetup, chunks: Iterator[list[RawRecord]], workers: int
             yield worker.process(chunk)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(setup,)) as pool:
-        pending: deque = deque()
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context(method), initializer=_init_worker, initargs=(setup,))
+    pending: deque = deque()
+    procs: dict = {}  # the pool forgets its processes once broken; kept here to report how one ended
+    try:
         for chunk in chunks:
-            pending.append(pool.apply_async(_work, (chunk,)))
+            pending.append(pool.submit(_work, chunk))
+            procs.update(getattr(pool, "_processes", None) or {})
             if len(pending) >= 2 * workers:
-                yield pending.popleft().get()
+                yield pending.popleft().result()
         while pending:
-            yield pending.popleft().get()
+            yield pending.popleft().result()
+    except BrokenProcessPool:
+        codes = [p.exitcode for p in procs.values() if p.exitcode]
+        raise UserError(f"clean: a worker process died ({_exit_text(codes)}), so the run stopped; the output folder "
+                        "was not changed. If it ran out of memory, rerun with fewer --workers or a smaller --chunk-size") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_text(codes: list[int]) -> str:
+    if not codes:
+        return "exit status unknown"
+    code = codes[0]
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}" + (", as the out-of-memory killer does" if name == "SIGKILL" else "")
+    return f"exit code {code}"
 
 
 def _progress(enabled: bool):
@@ -109,13 +140,18 @@ def clean(sources: list[Source], plans: list[CorpusPlan], cfg: CleanConfig, out_
                     if dup is not None:
                         out = Reject(out.ordinal, out.source, out.origin, "dedup", dup[0], dup[1], out.raw,
                                      extra={"chars_in": out.chars_in})
-                if isinstance(out, Reject):
-                    rejects.write(out.ledger())
-                    stats.add_reject(out.source, out.step, out.reason, out.extra.get("chars_in", 0))
-                    continue
-                held = is_heldout(out.digest, cfg.heldout_fraction)
-                (heldout.write if held else shards.write)(out.output())
-                stats.add_kept(out.source, out.chars_in, len(out.text), out.tokens, held)
+                if isinstance(out, Document):
+                    held = is_heldout(out.digest, cfg.heldout_fraction)
+                    try:
+                        (heldout.write if held else shards.write)(out.output())
+                    except UnwritableRecord as exc:
+                        out = Reject(out.ordinal, out.source, out.origin, "write", "unencodable", str(exc), out.raw,
+                                     extra={"chars_in": out.chars_in})
+                    else:
+                        stats.add_kept(out.source, out.chars_in, len(out.text), out.tokens, held)
+                        continue
+                rejects.write_ledger(out.ledger())
+                stats.add_reject(out.source, out.step, out.reason, out.extra.get("chars_in", 0))
             stats.step_seconds["dedup"] += time.perf_counter() - t0
             bar.update(len(result.outcomes))
             elapsed = max(time.perf_counter() - start, 1e-9)

@@ -2,7 +2,10 @@
 
 Use: `for rec in read_corpora(sources, max_record_bytes)` where `sources` come from `resolve_sources`.
 Readers never parse text: they hand bytes (or rows) to the workers, and they never read an oversized
-record into memory, so memory stays flat however large a line is.
+record into memory, so memory stays flat however large a line is. Compressed files (gzip, zstd, bz2, xz)
+are found in folders by their inner suffix (`a.jsonl.gz`) and decoded by their magic bytes, whatever
+their name; a compressed file that breaks off mid-way ends in one `corrupt_file` reject that says where,
+so the records before it are kept and the loss is in the ledger, never silent.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Iterator
 from langadapt.config.corpus import CorpusSpec
 from langadapt.corpus.document import RawRecord
 from langadapt.errors import UserError
+from langadapt.textio import CorruptFileError, compression_of, data_suffix, list_data_files, open_binary
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 KNOWN_SUFFIXES = TEXT_SUFFIXES | {".jsonl", ".ndjson", ".json", ".parquet"}
@@ -47,8 +51,8 @@ def find_files(pattern: str, base: Path) -> list[Path]:
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]
         found = [p for p in found if p.is_file()]
     elif path.is_dir():
-        found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in KNOWN_SUFFIXES and not p.name.startswith(".")]
-    elif path.is_file():
+        found = list_data_files(path, KNOWN_SUFFIXES)
+    elif path.exists():  # a file, or a pipe such as /dev/stdin or a FIFO
         found = [path]
     else:
         raise UserError(f"{pattern}: no such file or folder (looked in {base})")
@@ -60,7 +64,7 @@ def find_files(pattern: str, base: Path) -> list[Path]:
 def file_format(spec: CorpusSpec, path: Path) -> str:
     if spec.format != "auto":
         return spec.format
-    suffix = path.suffix.lower()
+    suffix = data_suffix(path)
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
     if suffix == ".json":
@@ -82,7 +86,7 @@ def _lines(path: Path, limit: int) -> Iterator[tuple[int, int, bytes | None, int
 
     An oversized line is streamed through a hash in `limit`-sized pieces and never held whole.
     """
-    with path.open("rb") as fh:
+    with open_binary(path) as fh:
         number, offset = 0, 0
         while True:
             piece = fh.readline(limit + 1)
@@ -110,65 +114,106 @@ def _too_large(ordinal: int, corpus: int, origin: str, offset: int, size: int, h
 
 
 def _read_lines(src: Source, idx: int, path: Path, limit: int, start: int, mode: str) -> Iterator[RawRecord]:
+    """Records of a line-based file; a decoding error mid-file becomes one last `corrupt_file` reject."""
     name = _origin(path, src.base)
+    last = RawRecord(start - 1, idx, "", None)
+    try:
+        for last in _records(_lines(path, limit), idx, name, limit, start, mode):
+            yield last
+    except CorruptFileError as exc:
+        yield _corrupt(last.ordinal + 1, idx, name, last.origin, exc)
+
+
+def _corrupt(ordinal: int, corpus: int, name: str, after: str, exc: Exception) -> RawRecord:
+    where = f"after record {after}" if after else "from its first record on"
+    return RawRecord(ordinal, corpus, name, None,
+                     reject=("corrupt_file", f"{exc}; the rest of the file, {where}, could not be read"))
+
+
+def _records(lines: Iterator, idx: int, name: str, limit: int, start: int, mode: str) -> Iterator[RawRecord]:
     kind = "json" if mode == "json" else "text"
     ordinal = start
     block: list[bytes] = []
     block_line, block_size = 0, 0
-    for number, offset, line, size, head, sha in _lines(path, limit):
-        if line is None:
-            if mode == "block" and block:
-                yield RawRecord(ordinal, idx, f"{name}:{block_line}", b"\n".join(block), size=block_size)
-                ordinal, block = ordinal + 1, []
-            yield _too_large(ordinal, idx, f"{name}:{number}", offset, size, head, sha, limit)
-            ordinal += 1
-            continue
-        blank = not line.strip()
-        if mode == "block":
-            if blank:
-                if block:
+    try:
+        for number, offset, line, size, head, sha in lines:
+            if line is None:
+                if mode == "block" and block:
                     yield RawRecord(ordinal, idx, f"{name}:{block_line}", b"\n".join(block), size=block_size)
                     ordinal, block = ordinal + 1, []
+                yield _too_large(ordinal, idx, f"{name}:{number}", offset, size, head, sha, limit)
+                ordinal += 1
                 continue
-            if not block:
-                block_line, block_size = number, 0
-            block.append(line)
-            block_size += size
-            if block_size > limit:
-                yield _too_large(ordinal, idx, f"{name}:{block_line}", offset, block_size, b"\n".join(block)[:HEAD_BYTES], "", limit)
-                ordinal, block = ordinal + 1, []
-            continue
-        # Blank lines separate records in text and JSONL; they carry nothing to keep or reject.
-        if blank:
-            continue
-        yield RawRecord(ordinal, idx, f"{name}:{number}", line, size=size, kind=kind)
-        ordinal += 1
+            blank = not line.strip()
+            if mode == "block":
+                if blank:
+                    if block:
+                        yield RawRecord(ordinal, idx, f"{name}:{block_line}", b"\n".join(block), size=block_size)
+                        ordinal, block = ordinal + 1, []
+                    continue
+                if not block:
+                    block_line, block_size = number, 0
+                block.append(line)
+                block_size += size
+                if block_size > limit:
+                    yield _too_large(ordinal, idx, f"{name}:{block_line}", offset, block_size, b"\n".join(block)[:HEAD_BYTES], "", limit)
+                    ordinal, block = ordinal + 1, []
+                continue
+            # Blank lines separate records in text and JSONL; they carry nothing to keep or reject.
+            if blank:
+                continue
+            yield RawRecord(ordinal, idx, f"{name}:{number}", line, size=size, kind=kind)
+            ordinal += 1
+    except CorruptFileError:
+        # The block read so far is a record even when the file breaks off after it (the error then follows).
+        if block:
+            yield RawRecord(ordinal, idx, f"{name}:{block_line}", b"\n".join(block), size=block_size)
+        raise
     if block:
         yield RawRecord(ordinal, idx, f"{name}:{block_line}", b"\n".join(block), size=block_size)
 
 
+def _read_bounded(path: Path, limit: int) -> tuple[bytes | None, int, bytes, str]:
+    """(decoded bytes or None when over `limit`, decoded size, head, sha256 when over) of a whole file."""
+    with open_binary(path) as fh:
+        data = fh.read(limit + 1)
+        if len(data) <= limit:
+            return data, len(data), b"", ""
+        digest, size, head = hashlib.sha256(data), len(data), data[:HEAD_BYTES]
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return None, size, head, digest.hexdigest()
+
+
 def _read_whole(src: Source, idx: int, path: Path, limit: int, start: int, fmt: str) -> Iterator[RawRecord]:
     name = _origin(path, src.base)
-    size = path.stat().st_size
-    if fmt == "text":
-        if size > limit:
-            with path.open("rb") as fh:
-                head = fh.read(HEAD_BYTES)
-            yield _too_large(start, idx, name, 0, size, head, _sha_file(path), limit)
-        else:
-            yield RawRecord(start, idx, name, path.read_bytes(), size=size)
+    try:
+        if fmt == "text":
+            data, size, head, sha = _read_bounded(path, limit)
+            if data is None:
+                yield _too_large(start, idx, name, 0, size, head, sha, limit)
+            else:
+                yield RawRecord(start, idx, name, data, size=size)
+            return
+        # A JSON file is parsed whole (a list of records is split here), so it is read whole, whatever the limit.
+        with open_binary(path) as fh:
+            data = fh.read()
+    except CorruptFileError as exc:
+        yield _corrupt(start, idx, name, "", exc)
         return
+    size = len(data)
     # A JSON file: a list of records (chinese-poetry's layout) or one record; JSONL saved as .json also works.
-    data = path.read_bytes()
     try:
         parsed = json.loads(data)
-    except UnicodeDecodeError:
-        yield RawRecord(start, idx, name, data, size=size, kind="json")  # the worker rejects it with its bytes
-        return
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             yield from _read_lines(src, idx, path, limit, start, "json")
             return
+        yield RawRecord(start, idx, name, data, size=size, kind="json")
+        return
+    except (ValueError, RecursionError):
+        # Not UTF-8, an integer too long to convert, nesting too deep: the worker rejects it with the reason.
         yield RawRecord(start, idx, name, data, size=size, kind="json")
         return
     rows = parsed if isinstance(parsed, list) else [parsed]
@@ -176,23 +221,23 @@ def _read_whole(src: Source, idx: int, path: Path, limit: int, start: int, fmt: 
         yield RawRecord(start + i, idx, f"{name}#{i}", row if isinstance(row, dict) else {"__not_an_object__": row}, size=0)
 
 
-def _sha_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _read_parquet(src: Source, idx: int, path: Path, start: int) -> Iterator[RawRecord]:
     import pyarrow.parquet as pq
 
     name = _origin(path, src.base)
-    ordinal = start
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-        for row in batch.to_pylist():
-            yield RawRecord(ordinal, idx, f"{name}#{ordinal - start}", row)
-            ordinal += 1
+    ordinal, after = start, ""
+    if compression_of(path) is not None:
+        yield _corrupt(start, idx, name, "", CorruptFileError(f"{name}: a compressed Parquet file; Parquet compresses "
+                                                              "its own columns, so decompress it first"))
+        return
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield RawRecord(ordinal, idx, f"{name}#{ordinal - start}", row)
+                after = f"{name}#{ordinal - start}"
+                ordinal += 1
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
+        yield _corrupt(ordinal, idx, name, after, CorruptFileError(f"{name}: not a readable Parquet file: {exc}"))
 
 
 def _read_hf(src: Source, idx: int, start: int) -> Iterator[RawRecord]:

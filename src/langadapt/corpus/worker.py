@@ -2,6 +2,11 @@
 
 Runs in worker processes (or inline with one worker). Use: `Worker(setup).process(chunk)` returns a
 `ChunkResult` whose outcomes are in the chunk's order, one `Document` or `Reject` per raw record.
+
+No record can stop the run: what the JSON parser refuses (an integer of thousands of digits, nesting
+deeper than the recursion limit), text that cannot be written as UTF-8 (a lone surrogate from a `\ud800`
+escape) and any error a normaliser or filter raises on one record each become that record's reject
+with the reason, so `input = kept + rejected` holds whatever the input.
 """
 
 from __future__ import annotations
@@ -113,6 +118,10 @@ class Worker:
                     row = json.loads(raw)
                 except json.JSONDecodeError as exc:
                     return reject("parse", "invalid_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}", raw)
+                except RecursionError:
+                    return reject("parse", "invalid_json", "nested too deeply to parse", raw)
+                except ValueError as exc:  # e.g. an integer longer than sys.get_int_max_str_digits()
+                    return reject("parse", "invalid_json", str(exc).split(";")[0], raw)
             else:
                 row = None
         else:
@@ -145,6 +154,9 @@ class Worker:
             meta = {k: v for k, v in row.items() if k != spec.text_field}
         if not text.strip():
             return reject("parse", "empty", "no text", raw)
+        problem = _unwritable(text, meta)
+        if problem:
+            return reject("parse", "unencodable", problem, raw)
         return Document(text=text, id=f"{src.name}:{rec.origin}", source=src.name, language=src.language,
                         role=spec.role, meta=meta, ordinal=rec.ordinal, origin=rec.origin, raw=raw, chars_in=len(text))
 
@@ -154,11 +166,17 @@ class Worker:
         pending: dict[int, list[int]] = {}
         for rec in chunk:
             t0 = clock()
-            out = self.extract(rec)
+            try:
+                out = self.extract(rec)
+            except Exception as exc:  # one record's surprise must not cost the other records of the run
+                out = self._failed(rec, "parse", exc)
             result.seconds["read"] += clock() - t0
             result.bytes_in += rec.size or (len(out.text.encode("utf-8")) if isinstance(out, Document) else 0)
             if isinstance(out, Document):
-                out = self.normalise_and_filter(out, result)
+                try:
+                    out = self.normalise_and_filter(out, result)
+                except Exception as exc:
+                    out = self._rejected(out, "normalize", (False, "step_error", _describe(exc)))
             if isinstance(out, Document) and any(f.batched for f in self.steps(rec.corpus)[1]):
                 pending.setdefault(rec.corpus, []).append(len(result.outcomes))
             result.outcomes.append(out)
@@ -166,11 +184,11 @@ class Worker:
             for flt in (f for f in self.steps(corpus)[1] if f.batched):
                 positions = [p for p in positions if isinstance(result.outcomes[p], Document)]
                 t0 = clock()
-                verdicts, counts = flt.check_batch([result.outcomes[p].text for p in positions])
+                verdicts, counts = self._check_batch(flt, [result.outcomes[p].text for p in positions])
                 result.seconds[flt.name] += clock() - t0
                 for p, verdict, n in zip(positions, verdicts, counts):
                     doc = result.outcomes[p]
-                    doc.tokens = n
+                    doc.tokens = n if isinstance(n, int) else None
                     if verdict is not True:
                         result.outcomes[p] = self._rejected(doc, flt.name, verdict)
         # Loading the tokenizer is set-up, not per-document work: report it apart from the token filter.
@@ -206,6 +224,28 @@ class Worker:
                 return self._rejected(doc, flt.name, verdict)
         return doc
 
+    @staticmethod
+    def _check_batch(flt: Any, texts: list[str]) -> tuple[list, list]:
+        """A batched filter's verdicts; when the batch raises, each text alone, so only the one at fault is rejected."""
+        try:
+            return flt.check_batch(texts)
+        except Exception:
+            verdicts, counts = [], []
+            for text in texts:
+                try:
+                    v, c = flt.check_batch([text])
+                    verdicts.append(v[0])
+                    counts.append(c[0])
+                except Exception as exc:
+                    verdicts.append((False, "step_error", _describe(exc)))
+                    counts.append(None)
+            return verdicts, counts
+
+    def _failed(self, rec: RawRecord, step: str, exc: Exception) -> Reject:
+        name = self.setup.sources[rec.corpus].name if rec.corpus < len(self.setup.sources) else ""
+        record, record_bytes = (None, rec.data) if isinstance(rec.data, bytes) else (rec.data, None)
+        return Reject(rec.ordinal, name, rec.origin, step, "step_error", _describe(exc), record, record_bytes)
+
     def _corpus_of(self, doc: Document) -> int:
         return self._corpus_index[doc.source]
 
@@ -235,3 +275,24 @@ class Worker:
             self._minhasher = MinHasher(num_perm=dd.num_perm, ngram=dd.ngram, seed=1)
         for doc, signature in zip(docs, self._minhasher.signatures([doc.text for doc in docs])):
             doc.minhash = signature
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _unwritable(text: str, meta: dict[str, Any]) -> str:
+    """Why this text or metadata cannot be written as UTF-8 JSON, or '' when it can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"text is not valid Unicode: lone surrogate U+{ord(text[exc.start]):04X} at character {exc.start}"
+    if not meta:
+        return ""
+    try:
+        json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return "metadata is not valid Unicode: it holds a lone surrogate"
+    except (ValueError, TypeError, RecursionError) as exc:
+        return f"metadata cannot be written as JSON: {_describe(exc)}"
+    return ""

@@ -2,6 +2,9 @@
 
 Use: `ShardWriter(folder, "jsonl", shard_size).write(record)`, `JsonlWriter(path).write(record)`.
 Everything is written into a temporary folder first; `publish` moves finished files into place.
+A record that cannot be written (a lone surrogate, nesting too deep for the encoder) raises
+`UnwritableRecord` before any of its bytes reach the file, so the caller can reject it instead;
+`write_ledger` always writes its entry, escaping or dropping what cannot be encoded.
 """
 
 from __future__ import annotations
@@ -13,19 +16,40 @@ from pathlib import Path
 from typing import Any
 
 
-def _dumps(record: dict[str, Any]) -> str:
+class UnwritableRecord(ValueError):
+    """The record cannot be encoded as one UTF-8 JSON line; nothing of it was written."""
+
+
+def _dumps(record: dict[str, Any], ascii_only: bool = False) -> bytes:
+    """One JSON line as UTF-8 bytes; encoded here, whole, so a lone surrogate fails before anything is written."""
     # default=str: Parquet and datasets rows may hold dates or decimals the ledger must still keep.
-    return json.dumps(record, ensure_ascii=False, default=str)
+    try:
+        return json.dumps(record, ensure_ascii=ascii_only, default=str).encode("utf-8") + b"\n"
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
+        raise UnwritableRecord(f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 class JsonlWriter:
     def __init__(self, path: Path):
         self.path = path
         self.count = 0
-        self._fh = path.open("w", encoding="utf-8")
+        self._fh = path.open("wb")
 
     def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(_dumps(record) + "\n")
+        self._fh.write(_dumps(record))
+        self.count += 1
+
+    def write_ledger(self, entry: dict[str, Any]) -> None:
+        """Write a rejects entry whatever it holds: escaped to ASCII if need be, else without the record."""
+        try:
+            line = _dumps(entry)
+        except UnwritableRecord:
+            try:
+                line = _dumps(entry, ascii_only=True)  # \ud800 escapes keep a lone surrogate exactly as it came
+            except UnwritableRecord as exc:
+                kept = {k: v for k, v in entry.items() if k not in ("record", "record_base64")}
+                line = _dumps({**kept, "record": None, "record_unwritable": str(exc)}, ascii_only=True)
+        self._fh.write(line)
         self.count += 1
 
     def close(self) -> None:
@@ -61,7 +85,8 @@ class ShardWriter:
         if self.fmt == "jsonl":
             self._jsonl.write(record)
         else:
-            self._rows.append(record)
+            # meta is encoded now, so a record that cannot be written fails alone, not its whole row group
+            self._rows.append({**record, "meta": _dumps(record.get("meta") or {})[:-1].decode("utf-8")})
             if len(self._rows) >= 1024:  # row groups keep memory flat within a large shard
                 self._flush_parquet()
         self._in_shard += 1
@@ -73,8 +98,7 @@ class ShardWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        rows = [{**r, "meta": _dumps(r.get("meta") or {})} for r in self._rows]
-        table = pa.Table.from_pylist(rows)
+        table = pa.Table.from_pylist(self._rows)
         if self._parquet is None:
             self._parquet = pq.ParquetWriter(self.files[-1], table.schema)
         self._parquet.write_table(table)
