@@ -11,7 +11,7 @@ from langadapt import __version__
 from langadapt.cli.common import run_guarded
 
 # Each module has `register(subparsers)`; order is the order of `langadapt --help`.
-COMMAND_MODULES = ("run", "clean", "tokenizer", "train", "eval", "export", "serve", "data", "info")
+COMMAND_MODULES = ("run", "recipes", "clean", "tokenizer", "train", "eval", "export", "serve", "data", "info")
 
 DESCRIPTION = """\
 Adapt a pretrained LLM to a new language or domain, end to end.
