@@ -58,18 +58,24 @@ def _serve(args: argparse.Namespace) -> int:
     if args.engine == "vllm":
         if args.load_in:
             raise UserError("--load-in applies to the built-in engine; vLLM chooses its own quantization")
-        from langadapt.serve.vllm import serve_with_vllm
+        from langadapt.serve.vllm import engine_flags, serve_with_vllm
 
+        extra = engine_flags(args.engine_arg or [])  # checked before vllm is imported or the model merged
         return serve_with_vllm(args.model, args.adapter, host=args.host, port=args.port, api_key=api_key,
-                               served_names=names, dtype=args.dtype)
+                               served_names=names, dtype=args.dtype, extra=extra)
+    if args.engine_arg:
+        raise UserError("--engine-arg applies to --engine vllm; the built-in engine takes its own flags")
+    from langadapt.serve.guard import Limits
     from langadapt.serve.loading import start_engine
     from langadapt.serve.server import serve
 
+    limits = Limits(max_body_bytes=args.max_body_bytes, max_choices=args.max_choices, max_queue=args.max_queue,
+                    max_stop_chars=args.max_stop_chars)
     engine = start_engine(args.model, args.adapter, max_batch_size=args.max_batch_size, dtype=args.dtype,
                           device=args.device, quantization=args.load_in)
     try:
         serve(engine, names, host=args.host, port=args.port, api_key=api_key, defaults=config,
-              log_level=args.log_level)
+              log_level=args.log_level, limits=limits)
     finally:
         engine.shutdown()
     return 0
@@ -92,7 +98,26 @@ def _webui(args: argparse.Namespace) -> int:
                      device=args.device, quantization=args.load_in)
 
 
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected 1 or more, got 0")
+    return value
+
+
 def register(sub) -> None:
+    from langadapt.serve.guard import Limits
+
     p = sub.add_parser("chat", help="Talk to a model in the terminal.", description=(
         "Interactive chat with streaming answers and multi-turn history. In the session: /reset, /show, "
         "/set KEY VALUE (e.g. /set temperature 0.2), /system TEXT, /quit."))
@@ -115,6 +140,18 @@ def register(sub) -> None:
     p.add_argument("--max-batch-size", type=int, default=16, help="Most requests generated together [default: 16].")
     p.add_argument("--engine", default="langadapt", choices=["langadapt", "vllm"],
                    help="langadapt: built-in engine (CPU or GPU); vllm: hand the model to vLLM's server (GPU).")
+    p.add_argument("--engine-arg", action="append", metavar="KEY[=VALUE]",
+                   help="Extra vLLM engine flag, repeatable: --engine-arg gpu-memory-utilization=0.8 "
+                        "--engine-arg enforce-eager (--engine vllm only).")
+    limits = Limits()
+    p.add_argument("--max-body-bytes", type=_positive, default=limits.max_body_bytes,
+                   help=f"Largest request body; bigger ones get 413 [default: {limits.max_body_bytes}].")
+    p.add_argument("--max-choices", type=_positive, default=limits.max_choices,
+                   help=f"Most answers per request, prompts x n; more get 413 [default: {limits.max_choices}].")
+    p.add_argument("--max-queue", type=_non_negative, default=limits.max_queue,
+                   help=f"Most requests waiting beyond the running batch; more get 429 [default: {limits.max_queue}].")
+    p.add_argument("--max-stop-chars", type=_non_negative, default=limits.max_stop_chars,
+                   help=f"Most characters over a request's stop strings; more get 413 [default: {limits.max_stop_chars}].")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=_serve)
 

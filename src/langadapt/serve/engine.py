@@ -9,6 +9,11 @@ rows are joined to the running batch; finished or cancelled requests leave at on
 leading all-padding columns are trimmed. Models whose cache is not a plain per-token cache
 (sliding windows, linear attention) fall back to wave batching: new requests wait for the batch
 to drain. `Engine.score` returns prompt-token log-probabilities (for echo + logprobs scoring).
+
+One request never fails another: a row whose sampling goes bad (NaN, an exception in its
+processors or its detokenisation) ends that request alone with finish_reason "error"; a failed
+prefill ends only the requests it was admitting. Only a failed decoding step, shared by the whole
+batch, ends every running request.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 
 from langadapt.config.generation import GenerationConfig
-from langadapt.serve.generation import Sampler, choose_tokens, top_logprobs
+from langadapt.serve.generation import ChoiceError, Sampler, choose_tokens, top_logprobs
 from langadapt.serve.text import TextTracker
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,10 @@ class Output:
     error: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine thread is shut down or dead: no request can be served."""
 
 
 class Request:
@@ -122,6 +131,17 @@ class Engine:
             self._thread.join(timeout=30)
 
     @property
+    def alive(self) -> bool:
+        """The engine thread is running and accepts requests."""
+        return self._thread is not None and self._thread.is_alive() and not self._closed
+
+    @property
+    def num_waiting(self) -> int:
+        """Requests submitted and not yet admitted to the running batch."""
+        with self._cv:
+            return len(self._waiting)
+
+    @property
     def num_active(self) -> int:
         """Requests submitted and not yet finished or cancelled (waiting or running)."""
         with self._cv:
@@ -134,7 +154,9 @@ class Engine:
         req = Request(self, prompt_ids, config, logprobs, sink)
         with self._cv:
             if self._closed:
-                raise RuntimeError("engine is shut down")
+                raise EngineUnavailable("engine is shut down")
+            if self._thread is not None and not self._thread.is_alive():
+                raise EngineUnavailable("engine thread has stopped")
             self._live.add(req.id)
             self._waiting.append(req)
             self._cv.notify_all()
@@ -230,17 +252,24 @@ class Engine:
                     new = self._admit()
                 for job in jobs:
                     job()
-                try:
-                    if new:
+                if new:
+                    try:
                         self._prefill(new)
-                    if self._active:
+                    except Exception as exc:  # only the requests being admitted share this forward pass
+                        log.exception("prefill failed")
+                        self._fail([r for r in new if r not in self._active], exc)
+                if self._active:
+                    try:
                         self._step()
-                except Exception as exc:  # a failed forward pass must not kill the server
-                    log.exception("generation failed")
-                    for req in new + self._active:
-                        if not req.done:
-                            self._finish(req, Output(finish_reason="error", error=f"{type(exc).__name__}: {exc}"))
-                    self._active, self._cache, self._mask = [], None, None
+                    except Exception as exc:  # a failed forward pass must not kill the server
+                        log.exception("generation failed")
+                        self._fail(self._active, exc)
+                        self._active, self._cache, self._mask = [], None, None
+
+    def _fail(self, reqs: list[Request], exc: Exception) -> None:
+        for req in reqs:
+            if not req.done:
+                self._finish(req, Output(finish_reason="error", error=f"{type(exc).__name__}: {exc}"))
 
     def _admit(self) -> list[Request]:
         new: list[Request] = []
@@ -307,29 +336,40 @@ class Engine:
         want = [r.logprobs for r in reqs if r.logprobs is not None]
         details = None
         if want:
-            details = top_logprobs(torch.log_softmax(logits, dim=-1), chosen, max(want))
+            picked = [t if isinstance(t, int) else 0 for t in chosen]
+            details = top_logprobs(torch.log_softmax(logits, dim=-1), picked, max(want))
         for i, (req, token) in enumerate(zip(reqs, chosen)):
             if req.cancelled:
                 continue
-            req.generated.append(token)
-            out = Output(token_ids=[token])
-            if req.logprobs is not None and details is not None:
-                lp, tops = details[i]
-                out.logprobs = [(token, lp, tops[: req.logprobs])]
-            if token in self.eos_ids:
-                out.finish_reason = "stop"
-            else:
-                out.text = req.tracker.push(token)
-                if req.tracker.stopped:
-                    out.finish_reason = "stop"
-                elif len(req.generated) >= req.config.max_new_tokens or req.position + 1 >= self.context_length:
-                    out.finish_reason = "length"
-            if out.finish_reason:
-                out.text += req.tracker.flush()
-                self._finish(req, out)
-            else:
-                req.emit(out)
+            if isinstance(token, ChoiceError):
+                self._finish(req, Output(finish_reason="error", error=str(token)))
+                continue
+            try:
+                self._accept(req, token, details[i] if req.logprobs is not None and details is not None else None)
+            except Exception as exc:  # e.g. a tokenizer that cannot decode this id: this request only
+                log.exception("request %s failed", req.id)
+                self._fail([req], exc)
         self._drop([r for r in reqs if r.done or r.cancelled])
+
+    def _accept(self, req: Request, token: int, detail: tuple | None) -> None:
+        req.generated.append(token)
+        out = Output(token_ids=[token])
+        if detail is not None:
+            lp, tops = detail
+            out.logprobs = [(token, lp, tops[: req.logprobs])]
+        if token in self.eos_ids:
+            out.finish_reason = "stop"
+        else:
+            out.text = req.tracker.push(token)
+            if req.tracker.stopped:
+                out.finish_reason = "stop"
+            elif len(req.generated) >= req.config.max_new_tokens or req.position + 1 >= self.context_length:
+                out.finish_reason = "length"
+        if out.finish_reason:
+            out.text += req.tracker.flush()
+            self._finish(req, out)
+        else:
+            req.emit(out)
 
     def _finish(self, req: Request, out: Output) -> None:
         req.done = True

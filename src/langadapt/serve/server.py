@@ -27,7 +27,7 @@ def _server(app, host: str, port: int, log_level: str):
 
 
 def serve(engine, model_names: list[str], host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          defaults: GenerationConfig | None = None, log_level: str = "info") -> None:
+          defaults: GenerationConfig | None = None, log_level: str = "info", limits=None) -> None:
     """Serve until interrupted."""
     from langadapt.serve.api import create_app
 
@@ -36,7 +36,7 @@ def serve(engine, model_names: list[str], host: str = "127.0.0.1", port: int = 8
             probe.bind((host, port))
         except OSError as exc:
             raise UserError(f"cannot listen on {host}:{port}: {exc.strerror} (pick another --port)") from None
-    app = create_app(engine, model_names, defaults, api_key)
+    app = create_app(engine, model_names, defaults, api_key, limits=limits, host=host)
     print(f"langadapt serve: {', '.join(model_names)} on http://{host}:{port}/v1 "
           f"(OpenAI-compatible; batch up to {engine.max_batch_size})", flush=True)
     _server(app, host, port, log_level).run()
