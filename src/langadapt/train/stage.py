@@ -56,6 +56,9 @@ def sft_data(cfg, heldout: str | None = None, base_dir: Path | None = None):
         if not cfg.datasets:
             raise UserError("sft: no datasets (set sft.datasets: [{path: data.jsonl}] or pass --data FILE)")
         template = data_sft.resolve_template(tokenizer, cfg.chat_template)
+        # The model learns this template (maybe the chatml fallback), so it is the one to serve it with:
+        # set on the tokenizer that is saved with the adapter, the merged model and any export.
+        tokenizer.chat_template = template
         convs: list[list[dict]] = []
         for spec in cfg.datasets:
             if spec.builtin:
