@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langadapt.eval.chrf import chrf
+from langadapt.eval.chrf import chrf, corpus_chrf
 from langadapt.eval.rouge import lcs_length, rouge_l, rouge_l_scores
 from langadapt.eval.units import thai_segmenter_available, units
 
@@ -67,14 +67,37 @@ def test_chrf_hand_computed():
     assert chrf("人人生而自由", "人人生而自由") == pytest.approx(100.0)
     assert chrf("甲乙", "丙丁") == 0.0
     assert chrf("a b c", "abc") == pytest.approx(100.0)  # whitespace ignored
+    assert chrf("ab", ["xyz", "abc"]) == pytest.approx(100 * 35 / 55)  # the best reference counts
 
 
-def test_chrf_matches_sacrebleu_when_installed():
-    sacrebleu = pytest.importorskip("sacrebleu")
-    metric = sacrebleu.metrics.CHRF()
-    for hyp, ref in [("the cat sat on the mat", "the cat lay on the mat"), ("人人生而自由", "人生而平等"),
-                     ("བོད་སྐད་ཡག་པོ།", "བོད་ཀྱི་སྐད་ཡིག།")]:
-        assert chrf(hyp, ref) == pytest.approx(metric.sentence_score(hyp, [ref]).score, abs=1e-6)
+def test_corpus_chrf_sums_statistics_before_the_f_score():
+    # Summed over ("ab"|"abc") and ("人人"|"人人"): n=1 match 4 of hyp 4, ref 5; n=2 match 2 of hyp 2,
+    # ref 3; n>=3 no hypothesis n-grams. P=1, R=(4/5 + 2/3)/2 = 11/15; F2 = 5R / (4 + R) = 55/71.
+    got = corpus_chrf(["ab", "人人"], ["abc", "人人"])
+    assert got.chrf == pytest.approx(100 * 55 / 71, abs=1e-6)
+    sentence_mean = (chrf("ab", "abc") + chrf("人人", "人人")) / 2  # 81.8: what a sentence average reports
+    assert abs(got.chrf - sentence_mean) > 1
+    assert got.n == 2
+    assert got.chrf_signature.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:")
+    assert "|nw:2|" in got.chrf_pp_signature
+
+
+def test_corpus_chrf_pp_counts_word_ngrams():
+    # Same characters, different word breaks: chrF ignores whitespace, chrF++ sees other words.
+    got = corpus_chrf(["thecat saton the mat"], ["the cat sat on the mat"])
+    assert got.chrf == pytest.approx(100.0)
+    assert got.chrf_pp < 90
+    same = corpus_chrf(["the cat sat on the mat"], ["the cat sat on the mat"])
+    assert same.chrf == same.chrf_pp == pytest.approx(100.0)
+
+
+def test_corpus_chrf_variable_references_and_bad_input():
+    got = corpus_chrf(["人人生而自由", "abc"], [["人人生而平等", "人人生而自由"], "abd"])
+    assert got.chrf_signature.startswith("nrefs:var|")
+    with pytest.raises(ValueError, match="2 predictions but 1 references"):
+        corpus_chrf(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="no reference"):
+        corpus_chrf(["a"], [[]])
 
 
 def test_clause_lengths_and_form_match():
@@ -101,3 +124,17 @@ def test_generation_scores_form_only_for_verse_tasks():
     assert out["scores"]["translate"]["rouge_l"] == 100.0
     assert out["scores"]["average"]["form"] == 50.0 and out["scores"]["average"]["n"] == 3
     assert out["examples"][0]["form"] == 100.0 and "form" not in out["examples"][2]
+
+
+def test_generation_scores_are_corpus_chrf_with_signature_in_the_report():
+    from langadapt.eval.report import render_markdown
+    from langadapt.eval.runner import score_generation
+
+    items = [{"id": "1", "task_type": "qa", "reference": "abc"}, {"id": "2", "task_type": "qa", "reference": "人人"}]
+    scores = score_generation(items, ["ab", "人人"])["scores"]
+    assert scores["qa"]["chrf"] == pytest.approx(100 * 55 / 71, abs=1e-6)  # corpus, not the 81.8 mean
+    assert scores["qa"]["chrf_pp"] == pytest.approx(corpus_chrf(["ab", "人人"], ["abc", "人人"]).chrf_pp)
+    assert [e["chrf"] for e in score_generation(items, ["ab", "人人"])["examples"]] == [63.636, 100.0]
+    results = {"models": {"sft": "m"}, "tasks": {"qa": {"kind": "generation", "scores": {"sft": scores}}}}
+    md = render_markdown(results)
+    assert "chrF++" in md and "signature nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:" in md

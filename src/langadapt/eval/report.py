@@ -46,6 +46,7 @@ def _bpc_section(name: str, entry: dict[str, Any], labels: list[str]) -> list[st
 
 # Generation metrics shown only when scored: (key, column title, digits, note under the table).
 _OPTIONAL_GENERATION_COLUMNS = (
+    ("chrf_pp", "chrF++", 1, "chrF and chrF++: corpus level per task type (sacreBLEU), signature {signature} (chrF++: the same with nw:2)."),
     ("form", "form %", 1, "Form %: answers whose first line has the reference's clauses, each of the same length "
                           "(verse tasks only)."),
     ("answer_bpc", "answer bits/char", 2, "Answer bits/char: bits per character of the reference answer after "
@@ -60,7 +61,9 @@ def _generation_section(name: str, entry: dict[str, Any], labels: list[str]) -> 
     for key, title, digits, note in _OPTIONAL_GENERATION_COLUMNS:
         if any(key in s for label in labels for s in entry["scores"].get(label, {}).values()):
             columns.append((key, title, digits))
-            notes.append(note)
+            signatures = sorted({s.get("chrf_signature", "") for label in labels
+                                 for s in entry["scores"].get(label, {}).values()} - {""})
+            notes.append(note.format(signature=" / ".join(signatures) or "not recorded"))
     header = ["task type"] + [f"{label} {title}" for label in labels for _, title, _ in columns] + ["n"]
     rows = []
     for t in types:

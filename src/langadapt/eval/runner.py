@@ -51,7 +51,7 @@ def run_bpc(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig, progress: b
     return scores
 
 
-GENERATION_METRICS = ("rouge_l", "chrf", "form", "answer_bpc")
+GENERATION_METRICS = ("rouge_l", "chrf", "chrf_pp", "form", "answer_bpc")
 
 
 def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str],
@@ -59,7 +59,7 @@ def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str]
     """ROUGE-L and chrF per task type, and their average over task types (each type counts once);
     verse tasks also score form match (eval.form); with `answer_bits` ((bits, characters) of each
     reference given its prompt), `answer_bpc` per type too, pooled over characters."""
-    from langadapt.eval.chrf import chrf
+    from langadapt.eval.chrf import chrf, corpus_chrf
     from langadapt.eval.form import VERSE_TASK_TYPES, form_match
     from langadapt.eval.generate import item_prompt
     from langadapt.eval.rouge import rouge_l
@@ -75,6 +75,11 @@ def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str]
                          "prompt": item_prompt(item), "prediction": pred,
                          **{k: round(v, 3) for k, v in scores.items()}})
     per_type = {t: {**{k: sum(s[k] for s in v) / len(v) for k in v[0]}, "n": len(v)} for t, v in by_type.items()}
+    # chrF and chrF++ per type at corpus level (sacreBLEU), not the mean of the sentence scores above.
+    for t in per_type:
+        typed = [(pred, item["reference"]) for item, pred in zip(items, predictions) if item["task_type"] == t]
+        corpus = corpus_chrf([p for p, _ in typed], [r for _, r in typed])
+        per_type[t].update(chrf=corpus.chrf, chrf_pp=corpus.chrf_pp, chrf_signature=corpus.chrf_signature)
     pooled: dict[str, list[float]] = {}
     for item, bits in zip(items, answer_bits or []):
         if bits is not None:
