@@ -11,7 +11,10 @@ from langadapt.config.recipe import STAGES
 def register(sub) -> None:
     p = sub.add_parser("run", help="Run a recipe: clean -> tokenizer -> pretrain -> sft -> eval -> export.",
                        description="Run every enabled stage of a recipe in order. Finished stages whose config "
-                                   "and inputs are unchanged are skipped; outputs go to <run_dir>/<name>/<stage>/.")
+                                   "and inputs are unchanged are skipped; an interrupted training stage resumes from "
+                                   "its newest checkpoint unless its config or inputs changed; outputs go to "
+                                   "<run_dir>/<name>/<stage>/. Under `accelerate launch` the main process runs the "
+                                   "stages that do not train while the others wait; pretrain and sft run on all.")
     add_recipe_args(p, required=True)
     p.add_argument("--dry-run", action="store_true", help="Validate, resolve every input and print the plan; run nothing.")
     p.add_argument("--from", dest="from_stage", choices=STAGES, help="Re-run this stage and every one after it.")
@@ -33,8 +36,10 @@ def _run(args: argparse.Namespace) -> int:
     from langadapt.pipeline.run import run_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
+    from langadapt.pipeline.procs import is_main_env
+
     run_recipe(recipe, dry_run=args.dry_run, from_stage=args.from_stage, only=args.only)
-    if not args.dry_run:
+    if not args.dry_run and is_main_env():  # under `accelerate launch` one process writes the report
         from langadapt.pipeline.report import finish_report
 
         finish_report(recipe)

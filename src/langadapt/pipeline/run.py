@@ -7,18 +7,21 @@ anywhere upstream re-runs everything after it and nothing else.
 
 from __future__ import annotations
 
-import shutil
+import os
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
 from langadapt.config.load import dump_recipe
 from langadapt.config.recipe import STAGES, Recipe
+from langadapt.atomic import write_text
 from langadapt.errors import UserError
 from langadapt.pipeline.inputs import resolve_corpora, resolve_inputs
+from langadapt.pipeline.procs import Procs, world_size
+from langadapt.pipeline.resume import TRAINING, interrupted, prepare_stage_dir
 from langadapt.rundir import RunDir, StageRecord, fingerprint_data
 from langadapt.stages import StageContext, stage_function
 
@@ -98,7 +101,8 @@ def plan_run(recipe: Recipe, from_stage: str | None = None, only: str | None = N
             upstream_ids[stage] = [fp, manifest.get("finished")]
             continue
         reason = "forced" if forced else ("upstream re-runs" if upstream_runs else
-                                          ("config or inputs changed" if manifest else "not run yet"))
+                                          ("config or inputs changed" if manifest else
+                                           interrupted(rundir, stage, fp) or "not run yet"))
         planned.append(PlannedStage(stage, "run", fp, reason))
         upstream_ids[stage] = [fp, "pending"]
     return planned
@@ -124,20 +128,33 @@ def describe_plan(recipe: Recipe, planned: list[PlannedStage], corpora, inputs=N
 
 
 def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = None, only: str | None = None) -> dict:
-    """Run (or with dry_run, validate and plan) the recipe; return the artifacts of every stage."""
-    corpora = resolve_corpora(recipe, fetch_missing=not dry_run)
-    corpus_fps = {c.name: c.fingerprint for c in corpora if c.ready}
-    planned = plan_run(recipe, from_stage, only, corpus_fps)
-    inputs = resolve_inputs(recipe)
-    console.print(describe_plan(recipe, planned, corpora, inputs), markup=False)
-    if dry_run:
-        missing = [f"{i.kind} {i.name}" for i in inputs if i.level == "error"]
-        if missing:
-            raise UserError(f"dry run: {len(missing)} input(s) missing: {'; '.join(missing)}")
-        return {}
+    """Run (or with dry_run, validate and plan) the recipe; return the artifacts of every stage.
+
+    Under `accelerate launch` the main process plans and runs the non-training stages while the
+    others wait; training stages run on every process (see langadapt.pipeline.procs)."""
+    procs = Procs() if dry_run else Procs.start(recipe.run_path())
     rundir = RunDir(recipe.run_path())
-    rundir.root.mkdir(parents=True, exist_ok=True)
-    (rundir.root / "recipe.yaml").write_text(dump_recipe(recipe), encoding="utf-8")
+    if procs.is_main:
+        try:
+            corpora = resolve_corpora(recipe, fetch_missing=not dry_run)
+            corpus_fps = {c.name: c.fingerprint for c in corpora if c.ready}
+            planned = plan_run(recipe, from_stage, only, corpus_fps)
+            inputs = resolve_inputs(recipe)
+            console.print(describe_plan(recipe, planned, corpora, inputs), markup=False)
+            if dry_run:
+                missing = [f"{i.kind} {i.name}" for i in inputs if i.level == "error"]
+                if missing:
+                    raise UserError(f"dry run: {len(missing)} input(s) missing: {'; '.join(missing)}")
+                return {}
+            rundir.root.mkdir(parents=True, exist_ok=True)
+            write_text(rundir.root / "recipe.yaml", dump_recipe(recipe))
+        except BaseException as exc:
+            procs.fail("plan", f"{type(exc).__name__}: {exc}")
+            raise
+        procs.publish("plan", {"corpus_fps": corpus_fps, "planned": [asdict(p) for p in planned]})
+    else:
+        got = procs.receive("plan")
+        corpus_fps, planned = got["corpus_fps"], [PlannedStage(**p) for p in got["planned"]]
     artifacts: dict[str, str] = {}
     upstream_ids: dict[str, object] = {}
     for p in planned:
@@ -146,7 +163,7 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
             if manifest:
                 artifacts.update({f"{p.stage}.{k}": v for k, v in manifest["outputs"].items()})
                 upstream_ids[p.stage] = [manifest["fingerprint"], manifest.get("finished")]
-            if p.action == "skip":
+            if p.action == "skip" and procs.is_main:
                 console.print(f"[green]✓ {p.stage}[/] skipped: {p.reason}")
             continue
         if p.action != "run":
@@ -156,33 +173,59 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
             config["corpus_files"] = corpus_fps
         config["upstream"] = {u: upstream_ids[u] for u in UPSTREAM[p.stage] if u in upstream_ids}
         fingerprint = fingerprint_data(config)
-        outputs, metrics, record = _run_stage(recipe, rundir, p.stage, artifacts, fingerprint, config)
+        outputs, finished = _run_stage(recipe, rundir, p.stage, artifacts, fingerprint, config, procs)
         artifacts.update({f"{p.stage}.{k}": v for k, v in outputs.items()})
-        upstream_ids[p.stage] = [fingerprint, record.finished]
+        upstream_ids[p.stage] = [fingerprint, finished]
     return artifacts
 
 
-def _run_stage(recipe, rundir, stage, artifacts, fingerprint, config):
-    fn = stage_function(stage)
+def _run_stage(recipe, rundir, stage, artifacts, fingerprint, config, procs: Procs) -> tuple[dict, float]:
+    """Run one stage on the processes that should; every process returns the main one's outputs."""
+    trains = stage in TRAINING
     out_dir = rundir.stage_dir(stage)
-    rundir.invalidate(stage)  # an old manifest must not vouch for a half-rewritten folder
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True)
-    console.rule(f"[bold]{stage}")
+    if procs.is_main:
+        try:
+            prepare_stage_dir(rundir, stage, fingerprint, trains, console.print)
+        except BaseException as exc:
+            procs.fail(f"{stage}.ready", f"{type(exc).__name__}: {exc}")
+            raise
+        procs.publish(f"{stage}.ready", True)
+        console.rule(f"[bold]{stage}")
+    else:
+        procs.receive(f"{stage}.ready")
+        if not trains:
+            done = procs.receive(f"{stage}.done")
+            return done["outputs"], done["finished"]
     started = time.time()
     try:
-        result = fn(StageContext(recipe=recipe, out_dir=out_dir.resolve(), run_dir=rundir, artifacts=dict(artifacts)))
-    except UserError:
+        result = _call(stage, StageContext(recipe=recipe, out_dir=out_dir.resolve(), run_dir=rundir,
+                                           artifacts=dict(artifacts)), out_dir)
+    except BaseException as exc:
+        procs.fail(f"{stage}.done", f"{type(exc).__name__}: {exc}")
         raise
-    except Exception as exc:
-        (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        raise UserError(f"stage {stage} failed: {type(exc).__name__}: {exc} (traceback in {out_dir / 'error.txt'})") from exc
+    if not procs.is_main:
+        done = procs.receive(f"{stage}.done")
+        return done["outputs"], done["finished"]
     finished = time.time()
     outputs = {k: str(Path(v).resolve()) for k, v in result.outputs.items()}
     record = StageRecord(stage=stage, fingerprint=fingerprint, config=config, inputs={k: v for k, v in artifacts.items()},
                          outputs=outputs, metrics=result.metrics, wall_time_s=round(finished - started, 2),
                          started=started, finished=finished)
     rundir.write_manifest(record)
+    procs.publish(f"{stage}.done", {"outputs": outputs, "finished": finished})
     console.print(f"[green]✓ {stage}[/] done in {finished - started:.1f}s")
-    return outputs, result.metrics, record
+    return outputs, finished
+
+
+def _call(stage: str, ctx: StageContext, out_dir: Path):
+    fn = stage_function(stage)
+    try:
+        return fn(ctx)
+    except UserError:
+        raise
+    except Exception as exc:
+        # Under a launcher several processes may fail at once: each keeps its own traceback.
+        rank = os.environ.get("RANK", "0") if world_size() > 1 else "0"
+        name = "error.txt" if rank == "0" else f"error.rank{rank}.txt"
+        (out_dir / name).write_text(traceback.format_exc(), encoding="utf-8")
+        raise UserError(f"stage {stage} failed: {type(exc).__name__}: {exc} (traceback in {out_dir / name})") from exc
