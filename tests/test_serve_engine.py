@@ -166,3 +166,68 @@ def test_text_tracker_stop_strings(smollm2_tokenizer):
     pieces = [tracker.push(t) for t in tok(text, add_special_tokens=False).input_ids]
     assert "\ufffd" not in "".join(pieces)
     assert "".join(pieces) + tracker.flush() == text and not tracker.stopped
+
+
+def _together(engine, ids, configs):
+    """Run one request per config, all admitted to the same batch; returns each one's merged Output."""
+    import queue
+
+    busy = threading.Event()
+    engine.call(lambda: (busy.set(), time.sleep(0.3)))  # holds the engine thread while all three are queued
+    assert busy.wait(30)
+    boxes = [queue.Queue() for _ in configs]
+    for config, box in zip(configs, boxes):
+        engine.submit(ids, config, box.put)
+    results = []
+    for box in boxes:
+        toks, last = [], None
+        while last is None or not last.finish_reason:
+            last = box.get(timeout=60)
+            toks += last.token_ids
+        results.append((toks, last))
+    return results
+
+
+@pytest.mark.parametrize("poison", [
+    {"begin_suppress_tokens": "all"},  # nothing left to sample: softmax of all -inf is NaN
+    {"repetition_penalty": 1e-300},  # 1/penalty overflows: +inf scores, then NaN probabilities
+])
+def test_one_bad_request_fails_alone_in_its_batch(tiny, poison):
+    ids = tiny.tokenizer("The quick brown fox jumps over the lazy dog and runs far away").input_ids
+    good = GenerationConfig(max_new_tokens=6, temperature=1.0, top_k=0, top_p=1.0, seed=11)
+    if poison.get("begin_suppress_tokens") == "all":
+        poison = {"begin_suppress_tokens": list(range(len(tiny.tokenizer)))}
+    bad = good.model_copy(update=poison)
+    solo, _ = _tokens(tiny, ids, good)
+    (a, out_a), (b, out_b), (c, out_c) = _together(tiny, ids, [good, bad, good.model_copy(update={"seed": 11})])
+    assert out_b.finish_reason == "error" and out_b.error and b == []
+    assert out_a.finish_reason == out_c.finish_reason == "length"
+    assert a == c == solo  # the neighbours decode exactly as they would alone
+    assert tiny.num_active == 0
+    # The engine goes on serving.
+    assert _tokens(tiny, ids, good)[0] == solo
+
+
+def test_choose_tokens_reports_bad_rows_alone():
+    from langadapt.config.generation import GenerationConfig as Config
+    from langadapt.serve.generation import ChoiceError, Sampler, choose_tokens
+
+    logits = torch.randn(4, 50)
+    logits[1, 7] = float("nan")
+    logits[3] = float("-inf")
+    samplers = [Sampler(Config(temperature=t, seed=1), 2) for t in (0.0, 0.0, 0.8, 0.8)]
+    chosen = choose_tokens(logits, samplers, [[1, 2]] * 4)
+    assert chosen[0] == int(logits[0].argmax()) and isinstance(chosen[2], int)
+    assert isinstance(chosen[1], ChoiceError) and isinstance(chosen[3], ChoiceError)
+
+
+def test_dead_engine_refuses_new_requests(tiny_model_dir):
+    from langadapt.serve.engine import EngineUnavailable
+
+    model, tokenizer = load_for_serving(str(tiny_model_dir))
+    engine = Engine(model, tokenizer, max_batch_size=2).start()
+    assert engine.alive
+    engine.shutdown()
+    assert not engine.alive
+    with pytest.raises(EngineUnavailable):
+        engine.submit([1, 2], GenerationConfig(max_new_tokens=2), lambda out: None)
