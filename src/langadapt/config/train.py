@@ -75,7 +75,7 @@ class PretrainConfig(TrainConfig):
 
 class SftDataSpec(Section):
     path: str | None = Field(None, description="JSON/JSONL file of Alpaca, ShareGPT or OpenAI-messages records.")
-    builtin: str | None = Field(None, description="Built-in task set: `poem-tasks` (next line and author, from held-out poems), `poem-next-line` (next line only), `dz-continuation` (Dzongkha text continuation).")
+    builtin: str | None = Field(None, description="Built-in task set: `poem-tasks` (next line and author, from held-out poems), `poem-next-line` (next line only), `dz-continuation` (Dzongkha text continuation), `zh-tw-doc-qa` (Taiwan Mandarin questions from the help and man pages' own headings, split by page).")
     hf_dataset: str | None = Field(None, description="Hugging Face dataset id (or local dataset folder) read with `datasets.load_dataset`; needs network on first use.")
     hf_config: str | None = Field(None, description="Configuration name of `hf_dataset`.")
     hf_split: str = Field("train", description="Split of `hf_dataset` to read.")

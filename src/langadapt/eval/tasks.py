@@ -167,6 +167,15 @@ def _poem_task(name: str, kind: Kind, builder: str) -> Callable[[TaskOptions], T
     return build
 
 
+def doc_qa(opts: TaskOptions) -> Task:
+    """Held-out pages of the zh-tw-help and zh-tw-man sources: heading or NAME line -> short answer."""
+    from langadapt.data import doc_tasks
+
+    items = doc_tasks.qa_task(limit=opts.max_examples)
+    return Task("zh-tw-doc-qa", "generation", items=[normalise_item(r, "generation") for r in items],
+                source="zh-tw-help + zh-tw-man (eval-side pages, split by page)")
+
+
 BUILTIN: dict[str, Callable[[TaskOptions], Task]] = {
     "udhr-bpc": udhr_bpc,
     "udhr-translate": udhr_translate,
@@ -174,6 +183,7 @@ BUILTIN: dict[str, Callable[[TaskOptions], Task]] = {
     "poem-next-line": _poem_task("poem-next-line", "generation", "next_line_task"),
     "poem-next-line-mc": _poem_task("poem-next-line-mc", "multiple_choice", "next_line_choice_task"),
     "poem-author-mc": _poem_task("poem-author-mc", "multiple_choice", "author_choice_task"),
+    "zh-tw-doc-qa": doc_qa,
 }
 
 

@@ -245,9 +245,14 @@ def builtin_conversations(name: str, heldout: str | None, seed: int, max_example
     """Built-in task sets made from held-out documents of the clean stage."""
     if name == "dz-continuation":
         return [to_messages(r) for r in _dz_continuation(max_examples)]
+    if name == "zh-tw-doc-qa":
+        from langadapt.data import doc_tasks
+
+        # pages of the fetched zh-tw-help / zh-tw-man sources; eval-side pages never give an item here
+        return [to_messages(r) for r in doc_tasks.build_tasks(limit=max_examples)]
     poem_sets = {"poem-tasks": ("next-line", "author-mc"), "poem-next-line": ("next-line",)}
     if name not in poem_sets:
-        raise UserError(f"unknown built-in SFT data {name!r} (known: {', '.join(poem_sets)}, dz-continuation)")
+        raise UserError(f"unknown built-in SFT data {name!r} (known: {', '.join(poem_sets)}, dz-continuation, zh-tw-doc-qa)")
     from langadapt.data import poems
 
     # Without the clean stage's held-out file, poems builds from its own held-out split of the fetched corpus.
