@@ -249,3 +249,31 @@ def test_cli_needs_something_to_export(capsys):
 
     assert main(["export", "--out", "/tmp/nowhere-export"]) == 2
     assert "--run-dir, --model or --adapter" in capsys.readouterr().err
+
+
+def test_out_refuses_a_foreign_folder_and_the_input(tiny_model_dir, tmp_path, capsys):
+    import shutil
+
+    from langadapt.cli.main import main
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    before = (model / "model.safetensors").read_bytes()
+    for target in (model, tmp_path):  # the input's own folder, or a folder that holds it: never, even with --overwrite
+        assert main(["export", "--model", str(model), "--out", str(target), "--no-verify", "--overwrite"]) == 2
+        assert "would destroy the input" in capsys.readouterr().err
+    assert (model / "model.safetensors").read_bytes() == before
+
+    out = tmp_path / "somebody-elses"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    assert main(["export", "--model", str(model), "--out", str(out), "--no-verify"]) == 2
+    err = capsys.readouterr().err
+    assert "not an output of `langadapt export`" in err and "--overwrite" in err
+    assert (out / "thesis.tex").read_text() == "years of work"
+
+    assert main(["export", "--model", str(model), "--out", str(out), "--no-verify", "--overwrite"]) == 0
+    assert not (out / "thesis.tex").exists()
+    assert json.loads((out / "langadapt_output.json").read_text())["command"] == "export"
+    assert main(["export", "--model", str(model), "--out", str(out), "--no-verify", "--version", "2"]) == 0  # its own output
+    assert json.loads((out / "langadapt_export.json").read_text())["version"] == "2"

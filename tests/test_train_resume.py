@@ -18,6 +18,8 @@ from _train_helpers import cli, env, run, step_losses, write_corpus
 from langadapt.errors import UserError
 from langadapt.train import checkpoint as ckpt
 
+pytestmark = pytest.mark.fault
+
 STEPS = 6
 
 

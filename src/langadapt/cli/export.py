@@ -31,7 +31,10 @@ def register(sub) -> None:
     src.add_argument("--run-dir", help="A run folder (runs/NAME): exports its newest model and writes the card from its manifests.")
     src.add_argument("--model", help="Model to export, or the base the adapter applies to (alias, folder, GGUF, Hub id).")
     src.add_argument("--adapter", help="PEFT adapter folder to merge (its base comes from adapter_config.json unless --model is given).")
-    p.add_argument("--out", required=True, help="Folder to write the export to (replaced as a whole on success).")
+    p.add_argument("--out", required=True, help="Folder to write the export to (replaced as a whole on success); "
+                                                "a folder that is not an earlier export is refused unless --overwrite.")
+    p.add_argument("--overwrite", action="store_true",
+                   help="Replace --out even when it is not an earlier export (never an input's own folder).")
     add_config_flags(p, ExportConfig, "export", skip=("enabled",))
     add_recipe_args(p)
     p.set_defaults(func=main)
@@ -98,6 +101,9 @@ def main(args: argparse.Namespace) -> int:
             model, adapter = export_source(ctx)
         heldout = heldout_texts(artifacts.get("clean.heldout"), cfg.verify_texts)
         store = run_dir.root / "export-changelog.json"
+    from langadapt.outdir import guard_output
+
+    guard_output(args.out, "export", overwrite=args.overwrite, inputs=[model, adapter, args.run_dir])
     job = ExportJob(out=Path(args.out), model=model, adapter=adapter, config=cfg, recipe=recipe,
                     manifests=manifests, heldout=heldout, changelog_store=store)
     done = run_export(job)

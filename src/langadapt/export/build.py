@@ -21,6 +21,7 @@ from langadapt.export.card_eval import training_hours
 from langadapt.export.energy import estimate
 from langadapt.export.license import base_license
 from langadapt.export.merge import base_model_id
+from langadapt.outdir import mark_output
 
 
 @dataclass
@@ -67,6 +68,7 @@ def run_export(job: ExportJob, log: Any = print) -> dict:
                           max_shard_size=cfg.max_shard_size, verify=cfg.verify,
                           generation=recipe.generation if recipe is not None else None,
                           heldout=job.heldout[: cfg.verify_texts], log=log)
+    mark_output(job.out, "export")
     export = {"merged": result.merged, "dtype": cfg.dtype, "format": result.info.get("format"),
               "info": result.info, "verification": result.verification}
 

@@ -2,23 +2,27 @@
 
 Use: `langadapt run recipe.yaml` (orchestrated); `langadapt tokenizer extend ...` runs the same code.
 Outputs: model (folder: resized model + extended tokenizer + langadapt_extension.json), report
-(report.json, with report.md beside it), chart (tokens per character, PNG).
+(report.json, with report.md beside it), chart (tokens per character, PNG). A base without weights
+(a vocabulary-only GGUF) gets the tokenizer alone: no model is built, and the report has no bits/char.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from langadapt.errors import UserError
 
+log = logging.getLogger(__name__)
+
 
 def run(ctx: Any) -> Any:
     from langadapt.stages import StageResult
     from langadapt.tokenizer.assess import assess_extension
-    from langadapt.tokenizer.extend import extend_model
     from langadapt.tokenizer.texts import texts_by_language
+    from langadapt.tokenizer.tokenizer_only import extend, report_tokens
 
     recipe = ctx.recipe
     cfg = recipe.tokenizer
@@ -28,14 +32,17 @@ def run(ctx: Any) -> Any:
     start = time.perf_counter()
     out_dir = Path(ctx.out_dir)
     model_dir = out_dir / "model"
-    extension, info = extend_model(recipe.base_model, [corpus], cfg, model_dir)
+    extension, info, tokenizer_only = extend(recipe.base_model, [corpus], cfg, model_dir, say=log.warning)
 
     heldout_path = ctx.artifact("clean.heldout")
     default_lang = recipe.languages[0] if recipe.languages else "target"
     heldout: dict[str, list[str]] = {}
     if heldout_path and Path(heldout_path).exists():
         heldout = texts_by_language([heldout_path], default=default_lang, max_chars=max(cfg.report_chars, 50_000))
-    outputs, metrics = assess_extension(recipe.base_model, model_dir, heldout, cfg, out_dir, extension=extension)
+    if tokenizer_only:
+        outputs, metrics = report_tokens(recipe.base_model, model_dir, heldout, out_dir, info)
+    else:
+        outputs, metrics = assess_extension(recipe.base_model, model_dir, heldout, cfg, out_dir, extension=extension)
     metrics["learn_seconds"] = round(extension.seconds, 2)
     metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
     metrics["corpus_chars"] = extension.stats.get("corpus_chars")
