@@ -100,6 +100,10 @@ def test_bad_input_is_named(tmp_path):
     bad.write_text('{"text": "ok"}\nnot json\n', encoding="utf-8")
     with pytest.raises(UserError, match=r"corpus.jsonl:2: not valid JSON"):
         list(iter_documents(bad))
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress(("".join(json.dumps({"text": f"第{i}行"}) + "\n" for i in range(2000))).encode())[:-40])
+    with pytest.raises(UserError, match="cut.jsonl.gz.*truncated"):
+        list(iter_documents(cut))
     (tmp_path / "x.csv").write_text("a,b\n")
     with pytest.raises(UserError, match="unknown data format .csv"):
         data_files(tmp_path / "x.csv")

@@ -5,6 +5,9 @@ each optionally compressed (.gz, .zst, .bz2, .xz).
         ...
     files = data_files("corpus.txt.gz")                      # what would be read, in order
 
+Compression is read from the file's first bytes (`langadapt.textio`), so a truncated or damaged
+file stops with an error naming it instead of losing its tail.
+
 Plain text: a `.txt` file that has a blank line between two text lines is split at blank lines (each
 block is one document, its lines joined by newlines, the CC-100 layout); a `.txt` file without blank
 lines holds one document per line. The file is scanned once for a blank line before it is read, so
@@ -14,17 +17,14 @@ corpus may be larger than memory.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import json
-import lzma
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import Iterator
 
 from langadapt.errors import UserError
+from langadapt.textio import CorruptFileError, data_suffix, list_data_files, open_text
 
-COMPRESSED = (".gz", ".zst", ".bz2", ".xz")
 FORMATS = (".jsonl", ".json", ".txt", ".parquet")
 
 
@@ -35,47 +35,17 @@ class Doc:
     role: str | None = None
 
 
-def _split_suffix(path: Path) -> tuple[str, str]:
-    """(format suffix, compression suffix), e.g. corpus.jsonl.zst -> (".jsonl", ".zst")."""
-    suffixes = [s.lower() for s in path.suffixes]
-    comp = suffixes[-1] if suffixes and suffixes[-1] in COMPRESSED else ""
-    rest = suffixes[:-1] if comp else suffixes
-    return (rest[-1] if rest else ""), comp
-
-
-def open_text(path: Path) -> IO[str]:
-    """A text stream of a plain or compressed file (decompressed on the fly)."""
-    _, comp = _split_suffix(path)
-    if comp == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    if comp == ".bz2":
-        return bz2.open(path, "rt", encoding="utf-8")
-    if comp == ".xz":
-        return lzma.open(path, "rt", encoding="utf-8")
-    if comp == ".zst":
-        try:
-            import zstandard
-        except ImportError:
-            raise UserError(f"{path}: reading .zst needs the `zstandard` package (pip install zstandard)") from None
-        import io
-
-        return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(path.open("rb")), encoding="utf-8")
-    return path.open(encoding="utf-8")
-
-
 def data_files(path: str | Path) -> list[Path]:
     """The data files of a file or folder (recursively, sorted), or a clear error naming what is accepted."""
     path = Path(path)
     accepted = "a .jsonl, .txt or .parquet file (optionally .gz/.zst/.bz2/.xz) or a folder of them, e.g. the clean stage's corpus"
     if path.is_file():
-        fmt, _ = _split_suffix(path)
-        if fmt not in FORMATS:
+        if data_suffix(path) not in FORMATS:
             raise UserError(f"{path}: unknown data format {''.join(path.suffixes) or '(no suffix)'}; expected {accepted}")
         return [path]
     if not path.is_dir():
         raise UserError(f"{path}: no such file or folder; expected {accepted}")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                   and _split_suffix(p)[0] in FORMATS)
+    files = list_data_files(path, FORMATS)
     if not files:
         raise UserError(f"{path}: no data files found (no JSONL shards, .txt or .parquet); expected {accepted}")
     return files
@@ -172,9 +142,14 @@ def _json_array(path: Path) -> Iterator[Doc]:
 
 
 def iter_file(path: Path) -> Iterator[Doc]:
-    fmt, _ = _split_suffix(path)
-    reader = {".jsonl": _jsonl, ".txt": _txt, ".parquet": _parquet, ".json": _json_array}[fmt]
-    return reader(path)
+    reader = {".jsonl": _jsonl, ".txt": _txt, ".parquet": _parquet, ".json": _json_array}[data_suffix(path)]
+    try:
+        yield from reader(path)
+    except CorruptFileError as exc:
+        raise UserError(f"{exc} (nothing was trained; re-download or re-compress the file)") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        "a compressed file of another kind, or a binary file?") from None
 
 
 def iter_documents(path: str | Path) -> Iterator[Doc]:
