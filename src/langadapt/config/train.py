@@ -63,6 +63,7 @@ class TrainConfig(Section):
     keep_checkpoints: int = Field(2, ge=1, description="Checkpoints kept; older ones are deleted.")
     log_every: int = Field(1, ge=1, description="Log metrics every N optimiser steps.")
     tensorboard: bool = Field(False, description="Also write TensorBoard logs (needs the tensorboard extra).")
+    report_to: list[Literal["tensorboard", "wandb", "mlflow", "trackio"]] = Field(default_factory=list, description="Experiment trackers that get every metrics row (accelerate's trackers), kept local by default: W&B offline unless logged in or WANDB_MODE is set, MLflow in `<stage>/mlruns` unless MLFLOW_TRACKING_URI is set; each needs its extra, e.g. `pip install 'langadapt[wandb]'`.")
     resume: bool | Literal["force"] = Field(True, description="Continue from the newest checkpoint in the output folder when there is one; a checkpoint written with another schedule, seed or base model is refused unless `force` (then the new settings apply from that step on).")
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = Field("auto", description="Attention kernel; `auto`: flash_attention_2 when installed on a GPU, else sdpa. Packing uses per-document attention with each.")
     fused_optimizer: bool = Field(True, description="Use the fused AdamW kernel on CUDA.")

@@ -1,6 +1,6 @@
-"""Training metrics: JSONL log, optional TensorBoard, loss-curve PNG, FLOPs and MFU, peak memory.
+"""Training metrics: JSONL log, experiment trackers, loss-curve PNG, FLOPs and MFU, peak memory.
 
-    log = MetricsLog(out_dir / "metrics.jsonl", tensorboard=False)
+    log = MetricsLog(out_dir / "metrics.jsonl", report_to=["tensorboard", "mlflow"])
     log.write({"step": 1, "loss": 2.3, ...}); log.close()
     plot_loss(out_dir / "metrics.jsonl", out_dir / "loss_curve.png")
 """
@@ -11,6 +11,7 @@ import json
 import resource
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -57,35 +58,42 @@ def peak_memory_mb() -> float:
 
 
 class MetricsLog:
-    def __init__(self, path: Path, tensorboard: bool = False, keep_until_step: int | None = None):
+    """Rows go to `metrics.jsonl` and to the trackers of `report_to` (train.trackers); the legacy
+    `tensorboard=True` flag is `report_to=["tensorboard"]`."""
+
+    def __init__(self, path: Path, tensorboard: bool = False, keep_until_step: int | None = None,
+                 report_to: Sequence[str] = (), hparams: dict | None = None):
+        from langadapt.train.trackers import check_trackers, open_trackers
+
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        names = list(dict.fromkeys([*report_to, *(["tensorboard"] if tensorboard else [])]))
+        check_trackers(names)  # a missing package fails here, before the log file is touched
         # On resume, drop rows logged after the checkpoint: those steps run again.
         rows = read_metrics(self.path) if keep_until_step is not None else []
         rows = [r for r in rows if r.get("step", 0) <= (keep_until_step or 0)]
         self.path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         self._fh = self.path.open("a", encoding="utf-8")
-        self._tb = None
-        if tensorboard:
-            from langadapt.errors import require
-
-            require("tensorboard", "tensorboard", "TensorBoard logging")
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._tb = SummaryWriter(str(self.path.parent / "tensorboard"))
+        self._trackers = open_trackers(names, self.path.parent, hparams)
 
     def write(self, row: dict) -> None:
+        from langadapt.train.trackers import log_to_trackers, store_configuration
+
         self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._fh.flush()
-        if self._tb is not None:
-            for key, value in row.items():
-                if isinstance(value, (int, float)) and key != "step":
-                    self._tb.add_scalar(key, value, row.get("step", 0))
+        if not self._trackers:
+            return
+        if row.get("event") == "start":  # plan, data and model sizes: run configuration, not a curve
+            store_configuration(self._trackers, {k: v for k, v in row.items() if k != "event"})
+        elif row.get("event") is None or "step" in row:
+            log_to_trackers(self._trackers, row, int(row.get("step", 0)))
 
     def close(self) -> None:
+        from langadapt.train.trackers import close_trackers
+
         self._fh.close()
-        if self._tb is not None:
-            self._tb.close()
+        close_trackers(self._trackers)
+        self._trackers = []
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -183,7 +183,8 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
     peak = peak_flops()
 
     log = MetricsLog(out_dir / "metrics.jsonl", tensorboard=cfg.tensorboard and accelerator.is_main_process,
-                     keep_until_step=start) if accelerator.is_main_process else None
+                     keep_until_step=start, report_to=cfg.report_to,
+                     hparams=cfg.model_dump(mode="json")) if accelerator.is_main_process else None
     if log and start == 0:
         log.write({"event": "start", "stage": stage, "method": cfg.method, "plan": plan, "data": data.summary,
                    "num_parameters": num_params, "trainable_parameters": trainable, "hardware": hardware(),
