@@ -17,7 +17,8 @@ from langadapt.data.sources._doc_pages import Unpacked, short_answer, split_part
 HAN_FILTER = ScriptFilter("Han", 0.5)
 HELP_PAGES = ["shared/01/01010000", "shared/find_toolbar", "swriter/guide/finding", "shared/guide/insert_specialchar",
               "shared/01/02100000", "scalc/01/04060101", "shared/guide/autocorr_url", "swriter/guide/text_frame",
-              "simpress/guide/animated_slidechange", "sbasic/shared/03010300", "shared/01/01020000"]
+              "simpress/guide/animated_slidechange", "sbasic/shared/03010300", "shared/01/01020000",
+              "schart/00/00000004"]
 MAN_PAGES = ["man1/ls.1.gz", "man1/tar.1.gz", "man1/bash.1.gz", "man1/base64.1.gz", "man1/cat.1.gz", "man5/motd.5.gz",
              "man8/iptables-restore.8.gz", "man1/ab.1.gz", "man1/cp.1.gz", "man1/mv.1.gz", "man1/rm.1.gz",
              "man1/chmod.1.gz", "man1/grep.1.gz", "man1/mkdir.1.gz", "man1/du.1.gz", "man1/df.1.gz"]
@@ -86,6 +87,10 @@ def test_help_pages_keep_taiwan_prose_and_reject_english_and_navigation(help_sli
     assert {"若要使用此指令...", "相關主題"} <= navigation
     text = "\n".join(r["text"] for r in records)
     assert "若要使用此指令" not in text and "相關主題" not in text and "Choose File - New" not in text
+    # a menu-path page is navigation as a whole
+    assert "text/schart/00/00000004" not in by_page
+    assert any(r["origin"].endswith("00000004.html") and r["record"]["text"] == "選擇 [格式] - [圖例] - [位置]標籤 (圖表)"
+               and r["reason"] == "navigation" for r in rejects)
     assert "圖示" not in text.split("\n")  # a table cell on its own is a fragment
     assert meta["han_chars"] == sum(len(re.findall(r"[\u4e00-\u9fff]", r["text"])) for r in records)
 

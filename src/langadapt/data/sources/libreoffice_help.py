@@ -6,7 +6,8 @@ headings and paragraphs one per line; `sections` pairs each heading with the fir
 (the instruction data in `langadapt.data.doc_tasks` is built from these pairs).
 
 The help is partly translated: about half its paragraphs are still English, and every page carries
-navigation ("若要使用此指令..." with menu paths, "相關主題" with links to other pages). Those blocks
+navigation ("若要使用此指令..." with menu paths, "相關主題" with links to other pages; the text/*/00/
+pages hold nothing but those menu paths). Those blocks
 go to `rejects.jsonl` with a reason (`wrong_script`, `no_letters`, `navigation`, `duplicate_block`,
 `fragment` for table cells and icon labels, `empty_section` for a heading left with nothing under it)
 instead of the corpus. Code samples (<pre>) and the hidden macOS variants of key names are not text
@@ -58,6 +59,11 @@ def page_records(path: Path, page_id: str, origin: str, sorter: BlockSorter,
                  rejects: RejectLedger) -> list[dict[str, Any]]:
     """The records of one help page (several when it is long); its dropped blocks go to `rejects`."""
     blocks, nav = _navigation(path.read_text(encoding="utf-8", errors="replace"))
+    if "00" in page_id.split("/"):
+        # text/<module>/00/ pages are the menu paths that fill the pages' how-to-get boxes
+        for b in nav + blocks:
+            rejects.add(origin, "navigation", "menu-path page (text/*/00/), the source of how-to-get boxes", b.text)
+        return []
     for b in nav:
         rejects.add(origin, "navigation", "how-to-get menu path, related topics or page chrome", b.text)
     title: str | None = None
