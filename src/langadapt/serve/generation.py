@@ -11,6 +11,7 @@ raise is reported as failed on its own; the other rows of the batch still get th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
 import torch
@@ -95,24 +96,20 @@ class Sampler:
         return (cfg.temperature, cfg.top_k, cfg.top_p, cfg.typical_p)
 
 
-_WARPERS: dict[tuple, LogitsProcessorList] = {}
-
-
+@lru_cache(maxsize=256)  # bounded: every client picks its own numbers
 def warpers_for(key: tuple) -> LogitsProcessorList:
     """The same order as transformers' `generate`: temperature, top-k, top-p, typical."""
-    if key not in _WARPERS:
-        temperature, top_k, top_p, typical_p = key
-        warpers = LogitsProcessorList()
-        if temperature != 1.0:
-            warpers.append(TemperatureLogitsWarper(temperature))
-        if top_k:
-            warpers.append(TopKLogitsWarper(top_k))
-        if top_p < 1.0:
-            warpers.append(TopPLogitsWarper(top_p))
-        if typical_p < 1.0:
-            warpers.append(TypicalLogitsWarper(typical_p))
-        _WARPERS[key] = warpers
-    return _WARPERS[key]
+    temperature, top_k, top_p, typical_p = key
+    warpers = LogitsProcessorList()
+    if temperature != 1.0:
+        warpers.append(TemperatureLogitsWarper(temperature))
+    if top_k:
+        warpers.append(TopKLogitsWarper(top_k))
+    if top_p < 1.0:
+        warpers.append(TopPLogitsWarper(top_p))
+    if typical_p < 1.0:
+        warpers.append(TypicalLogitsWarper(typical_p))
+    return warpers
 
 
 def choose_tokens(logits: torch.Tensor, samplers: Sequence[Sampler],
