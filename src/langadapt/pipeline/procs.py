@@ -64,7 +64,10 @@ class Procs:
         from accelerate import PartialState
         from accelerate.utils import broadcast_object_list
 
-        state = PartialState()
+        import torch
+
+        # The same choice as the trainer's Accelerator: the state is shared, the first one decides.
+        state = PartialState(cpu=not torch.cuda.is_available())
         if state.num_processes <= 1:
             return cls()
         token = [uuid.uuid4().hex[:12] if state.is_main_process else None]
