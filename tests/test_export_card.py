@@ -106,8 +106,12 @@ def test_card_numbers_match_manifests(run_dir):
     meta, body = split_card(card)
 
     assert meta["license"] == "apache-2.0" and meta["pipeline_tag"] == "text-generation"
-    assert meta["base_model"] == recipe.base_model and meta["datasets"] == ["chinese-poetry"]
-    assert meta["language"] == ["zh-Hant", "en"]
+    # A local base is no Hub id and chinese-poetry no Hub dataset: both stay out of the front matter
+    # (the Hub would index them wrongly) and are named in the text, the data with package and version.
+    assert "base_model" not in meta and "base_model_relation" not in meta and "datasets" not in meta
+    assert meta["language"] == ["zh", "en"] and "zh-hant" in meta["tags"]
+    assert "**Language(s):** zh-Hant (Chinese, Traditional script)" in body
+    assert f"**Adapted from model:** {recipe.base_model}" in body
     results = meta["model-index"][0]["results"]
     bpc = {r["dataset"]["config"]: r["metrics"][0]["value"] for r in results if r["metrics"][0]["type"] == "bpc"}
     assert bpc == MANIFEST_METRICS["eval"]["bpc"]["pretrain"]

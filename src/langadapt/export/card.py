@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from langadapt.export import card_eval as ev
+from langadapt.export import card_hub as hub
 from langadapt.export import card_training as tr
 from langadapt.export.card_format import bullets, num, size
 
@@ -82,6 +83,14 @@ def summary(manifests: dict, languages: list[str], export: dict) -> str:
     return (head + "; ".join(parts) + ".") if parts else f"Exported as {export.get('dtype', 'safetensors')}."
 
 
+def lineage(inp: CardInputs) -> hub.BaseLineage:
+    return hub.base_lineage(inp.base_model, inp.base_model_id)
+
+
+def languages(inp: CardInputs) -> hub.HubLanguages:
+    return hub.hub_languages(list(dict.fromkeys(inp.languages + ([inp.base_language] if inp.base_language else []))))
+
+
 def front_matter(inp: CardInputs) -> str:
     tags = ["langadapt", "text-generation"]
     if "pretrain" in inp.manifests:
@@ -95,14 +104,19 @@ def front_matter(inp: CardInputs) -> str:
     data: dict[str, Any] = {"library_name": "peft" if inp.export.get("format") == "peft-adapter" else "transformers"}
     if inp.license:
         data["license"] = inp.license
-    data["base_model"] = inp.base_model_id or inp.base_model
-    datasets = list(dict.fromkeys([c.hf_dataset for c in inp.corpora if c.hf_dataset] + [c.fetch for c in inp.corpora if c.fetch and not c.hf_dataset]))
+    base = lineage(inp)
+    if base.hub_id:  # a local path here would break the Hub's model tree; the text names it instead
+        data["base_model"] = base.hub_id
+        trained = any(s in inp.manifests for s in tr.TRAIN_STAGES)
+        data["base_model_relation"] = hub.base_relation(inp.export.get("format"), trained)
+    sft_data = tr.stage_config(inp.manifests, "sft").get("datasets") or []
+    datasets = hub.hub_dataset_ids(inp.corpora, sft_data)  # other sources: package, version, license in the text
     if datasets:
         data["datasets"] = datasets
-    langs = list(dict.fromkeys(inp.languages + ([inp.base_language] if inp.base_language else [])))
-    if langs:
-        data["language"] = langs
-    data["tags"] = tags
+    langs = languages(inp)
+    if langs.codes:
+        data["language"] = langs.codes
+    data["tags"] = tags + [t for t in langs.tags if t not in tags]
     data["pipeline_tag"] = "text-generation"
     index = ev.model_index(inp.name, inp.manifests)
     if index:
@@ -114,7 +128,8 @@ def header(inp: CardInputs) -> list[str]:
     lines = [f"# {inp.name}", ""]
     if inp.description:
         lines += [inp.description.strip(), ""]
-    base = f"[{inp.base_model_id}](https://huggingface.co/{inp.base_model_id})" if inp.base_model_id else f"`{inp.base_model}`"
+    up = lineage(inp)
+    base = f"[{up.hub_id}](https://huggingface.co/{up.hub_id})" if up.hub_id and not up.chain else f"`{inp.base_model}`"
     lines += [f"Built from {base} with langadapt. {summary(inp.manifests, inp.languages, inp.export)}", ""]
     return lines
 
@@ -136,16 +151,17 @@ def details(inp: CardInputs) -> list[str]:
     lines = ["## Model details", ""]
     lines += bullets([
         ("Model type", info.get("architecture")),
-        ("Language(s)", ", ".join(inp.languages) if inp.languages else None),
+        ("Language(s)", ", ".join(hub.hub_languages(inp.languages).described) if inp.languages else None),
         ("License", inp.license),
         ("Adapted from model", inp.base_model_id or inp.base_model),
+        ("Hub base model", lineage(inp).hub_id if lineage(inp).chain else None),
         ("Parameters", info.get("num_parameters")),
         ("Vocabulary", info.get("vocab_size")),
         ("Embedding rows", info.get("embedding_rows") if info.get("embedding_rows") != info.get("vocab_size") else None),
         ("Weights", weights),
         ("Adapter", f"{info['peft_type']} r={info.get('r')} alpha={info.get('lora_alpha')}" if info.get("peft_type") else None),
     ])
-    return lines + [""]
+    return lines + [""] + hub.lineage_lines(inp.base_model, lineage(inp))
 
 
 def sample_prompt(languages: list[str]) -> str:

@@ -48,8 +48,11 @@ def training_data(corpora: list, manifests: dict) -> list[str]:
         src = data_source(spec.fetch) if spec.fetch else None
         origin = spec.hf_dataset or (f"`langadapt data fetch {spec.fetch}`" if spec.fetch else spec.path)
         if src:
-            where = src.get("url") or src.get("homepage") or src.get("source") or src.get("package")
-            origin += f" ({where})" if where else ""
+            # Not a Hub dataset, so the card text carries where it came from: package and version.
+            where = src.get("url") or src.get("homepage") or src.get("source")
+            package = " ".join(str(x) for x in (src.get("package"), src.get("version")) if x)
+            extra = "; ".join(x for x in (f"package {package}" if package else "", where or "") if x)
+            origin += f" ({extra})" if extra else ""
         license_ = (src or {}).get("license") or ""
         rows.append([spec.name, origin or "", spec.language or "", spec.role, spec.weight,
                      license_ if isinstance(license_, str) else json.dumps(license_, ensure_ascii=False)])
