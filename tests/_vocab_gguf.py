@@ -43,3 +43,43 @@ def write_vocab_gguf(tokenizer_dir: Path, out: Path, hidden: int = 4096, layers:
     w.write_tensors_to_file()
     w.close()
     return out
+
+
+def write_spm_vocab_gguf(lines: list[str], out: Path, vocab_size: int = 400) -> Path:
+    """A Llama-2-style (SentencePiece BPE, byte fallback) vocabulary-only GGUF, trained on `lines`."""
+    import io
+
+    import gguf
+    import sentencepiece as spm
+
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=buf, model_type="bpe",
+                                   vocab_size=vocab_size, byte_fallback=True, character_coverage=1.0, unk_id=0,
+                                   bos_id=1, eos_id=2, pad_id=-1, normalization_rule_name="identity",
+                                   remove_extra_whitespaces=False, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    n = sp.get_piece_size()
+    types = [2 if sp.is_unknown(i) else 3 if sp.is_control(i) else 6 if sp.is_byte(i) else 1 for i in range(n)]
+    w = gguf.GGUFWriter(str(out), "llama")
+    w.add_name("vocab only (spm)")
+    w.add_context_length(4096)
+    w.add_embedding_length(4096)
+    w.add_block_count(32)
+    w.add_feed_forward_length(11008)
+    w.add_head_count(32)
+    w.add_head_count_kv(32)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_rope_dimension_count(128)
+    w.add_vocab_size(n)
+    w.add_tokenizer_model("llama")
+    w.add_token_list([sp.id_to_piece(i) for i in range(n)])
+    w.add_token_scores([sp.get_score(i) for i in range(n)])
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return out

@@ -142,3 +142,29 @@ def test_stage_on_a_vocab_only_base(vocab_gguf, corpus, tmp_path):
     assert result.metrics["tokenizer_only"] is True and result.metrics["added_tokens"] == NEW
     assert "bpc_before" not in result.metrics
     assert not list(Path(result.outputs["model"]).glob("*.safetensors"))
+
+
+def test_sentencepiece_vocab_gguf_gets_an_extended_tokenizer_model(corpus, tmp_path, capsys):
+    """The Llama-2 case (ggml-vocab-llama-spm.gguf): tokenizer.json and tokenizer.model both extended."""
+    import sentencepiece as spm
+    from transformers import AutoTokenizer
+
+    from _vocab_gguf import write_spm_vocab_gguf
+    from langadapt.tokenizer.texts import iter_texts
+
+    lines = list(iter_texts([corpus]))
+    gguf_file = write_spm_vocab_gguf(lines[:150], tmp_path / "ggml-vocab-spm-test.gguf")
+    out = tmp_path / "tok"
+    assert _extend("--model", str(gguf_file), "--corpus", str(corpus), "--out", str(out)) == 0
+    assert "has no weights" in capsys.readouterr().out
+    folder = out / "model"
+    info = json.loads((folder / "langadapt_extension.json").read_text())
+    assert info["sentencepiece_model"] is True and info["new_token_ids"] == [400, 400 + NEW]
+    tok = AutoTokenizer.from_pretrained(folder)
+    sp = spm.SentencePieceProcessor(model_file=str(folder / "tokenizer.model"))
+    assert len(tok) == sp.get_piece_size() == 400 + NEW
+    for text in lines[150:170]:
+        ids = tok(text, add_special_tokens=False).input_ids
+        assert tok.decode(ids) == text and sp.decode(sp.encode(text)) == text
+    used = {i for text in lines[150:170] for i in tok(text, add_special_tokens=False).input_ids}
+    assert used & set(range(400, 400 + NEW))
