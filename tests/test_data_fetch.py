@@ -196,3 +196,43 @@ def test_llama_vocab_ggufs():
     assert bytes(reader.fields["tokenizer.ggml.model"].parts[-1]) == b"llama"
     info = source_info("llama-vocab")
     assert info["package"] == "llama-cpp-python" and info["license"]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name,package,license_", [("zh-tw-help", "libreoffice-help-zh-tw", "MPL-2.0"),
+                                                   ("zh-tw-man", "manpages-zh", "GFDL-1.2+")])
+def test_zh_tw_doc_sources_whole_package(name, package, license_):
+    root = fetch(name)
+    info = source_info(name)
+    assert info["package"] == package and info["license"] == license_ and info["version"]
+    recs = head(root / f"{name}.jsonl", 100_000)
+    assert len(recs) == info["records"] > 1000
+    assert sum(len(r["text"]) for r in recs) == info["chars"]
+    assert info["han_chars"] == sum(len(HAN.findall(r["text"])) for r in recs) > 300_000
+    assert all({"id", "page", "title", "text", "source"} <= r.keys() for r in recs)
+    text = "".join(r["text"] for r in recs)
+    assert simplified_only_share(text) < 0.01
+    rejects = head(root / "rejects.jsonl", 1_000_000)
+    assert len(rejects) == info["rejects"]["records"] > 1000
+    assert {r["reason"] for r in rejects} == set(info["rejects"]["by_reason"])
+
+
+@pytest.mark.integration
+def test_doc_qa_builtins_on_the_fetched_sources():
+    from langadapt.data import doc_tasks
+    from langadapt.eval.tasks import TaskOptions, load_task
+    from langadapt.train.data_sft import builtin_conversations
+
+    task = load_task("zh-tw-doc-qa", TaskOptions(max_examples=50))
+    assert task.kind == "generation" and len(task.items) == 50
+    assert {it["task_type"] for it in task.items} == {"doc-qa-help", "doc-qa-man"}
+    convs = builtin_conversations("zh-tw-doc-qa", None, 0, 200)
+    assert len(convs) == 200 and all(c[-1]["role"] == "assistant" and c[-1]["content"] for c in convs)
+    trained = {c[-1]["content"] for c in builtin_conversations("zh-tw-doc-qa", None, 0, None)}
+    evaluated = doc_tasks.qa_task()
+    assert len(evaluated) > 100
+    # no held-out page gave a training item (answers of two pages may coincide, pages may not)
+    sft_pages = {(it["source"], it["page"]) for it in doc_tasks.all_items()
+                 if doc_tasks.page_half(it["source"], it["page"]) == "sft"}
+    assert not sft_pages & {(it["source"], it["page"]) for it in evaluated}
+    assert sum(it["reference"] in trained for it in evaluated) < 0.02 * len(evaluated)

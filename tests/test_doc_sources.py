@@ -144,6 +144,9 @@ def test_split_parts_and_short_answers():
     long = "這是一個很長的句子，" + "字" * 150 + "。"
     assert short_answer(long) == "這是一個很長的句子。"
     assert short_answer("字" * 200) is None
+    assert short_answer("/etc/group 是一個檔案,它定義了使用者所屬的組.每行一條記錄,其格式如下:") == \
+        "/etc/group 是一個檔案,它定義了使用者所屬的組."
+    assert short_answer("其格式如下：") is None
 
 
 def test_doc_qa_items_split_by_page(help_slice, man_slice):

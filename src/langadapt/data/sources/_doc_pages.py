@@ -27,7 +27,8 @@ from langadapt.data.sources.debian_text import _license, apt_download
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 HAN_SHARE = 0.5  # the zh-Hant preset's min_script_share
 MAX_PART_CHARS = 2000  # a longer page is cut at headings: ~3k base tokens, under clean's max_tokens 4096
-SENTENCE_END = re.compile(r"(?<=[。！？])")
+# older translations end sentences with ASCII marks right after a Chinese character ("的組.檔案")
+SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[\u4e00-\u9fff][.!?])")
 
 
 def han_count(text: str) -> int:
@@ -122,6 +123,9 @@ def short_answer(text: str, max_chars: int = 120) -> str | None:
     """The first one or two sentences of `text` within `max_chars`; a first sentence that is longer
     is cut at its last clause mark (，；) that fits. None when nothing fits."""
     sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    # "其格式如下：" announces a list that is not part of the answer
+    while sentences and sentences[-1].endswith((":", "：")):
+        sentences.pop()
     if not sentences:
         return None
     out = ""
