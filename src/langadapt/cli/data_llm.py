@@ -4,13 +4,17 @@
         --base-url http://127.0.0.1:8000/v1 --model my-model
     langadapt data synth docs.jsonl --out data/qa --target-language "Traditional Chinese" --script Han \\
         --base-url http://127.0.0.1:8000/v1 --model my-model
+
+The API key comes from --api-key, the variable named by --api-key-env, or LANGADAPT_DATA_API_KEY;
+OPENAI_API_KEY is used only when --base-url is https://api.openai.com, so a key set for OpenAI never
+reaches another server. A key is never sent over plain http to another machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 
 
 def _endpoint_args(p: argparse.ArgumentParser) -> None:
@@ -18,8 +22,11 @@ def _endpoint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 "
                                                      "(`langadapt serve` works as one).")
     p.add_argument("--model", required=True, help="Model name at the endpoint.")
-    p.add_argument("--api-key-env", default="OPENAI_API_KEY",
-                   help="Environment variable holding the API key (may be unset for local servers) [default: OPENAI_API_KEY].")
+    p.add_argument("--api-key", help="API key for --base-url only [default: $LANGADAPT_DATA_API_KEY; "
+                                     "$OPENAI_API_KEY only for https://api.openai.com].")
+    p.add_argument("--api-key-env", default=None,
+                   help="Environment variable holding the API key for --base-url (may be unset for local servers) "
+                        "[default: LANGADAPT_DATA_API_KEY].")
     p.add_argument("--target-language", required=True, help="Language to write, as the prompt names it, e.g. Thai.")
     p.add_argument("--template", help="Prompt template file ([system]/[user] parts, $placeholders) [default: built-in].")
     p.add_argument("--script", help="Target script for the quality filter: Han, Tibetan, Thai, Latin "
@@ -73,9 +80,14 @@ def _quality(args: argparse.Namespace, with_ratio: bool):
 
 
 def _common(args: argparse.Namespace) -> dict:
+    from langadapt.data.llm_client import resolve_api_key
+
     extra = {k: getattr(args, k) for k in ("max_tokens", "temperature") if getattr(args, k) is not None}
+    key, source = resolve_api_key(args.base_url, args.api_key or None, args.api_key_env)
+    if "OPENAI_API_KEY is set" in source:  # say why no key is sent, never the key
+        print(f"note: API key for {args.base_url}: {source}; use --api-key or LANGADAPT_DATA_API_KEY", file=sys.stderr)
     return dict(base_url=args.base_url, model=args.model, target_language=args.target_language,
-                api_key=os.environ.get(args.api_key_env), template=args.template, limit=args.limit,
+                api_key=key, template=args.template, limit=args.limit,
                 concurrency=args.concurrency, max_retries=args.max_retries, timeout=args.timeout,
                 progress=not args.quiet, **extra)
 
