@@ -48,11 +48,17 @@ CREDIT_WORDS = ("跋", "維護人", "最新更新", "翻譯計劃", "翻譯計�
                 "關鍵字", "keywords", "colophon")
 
 
+def _has(heading: str, word: str) -> bool:
+    # English words whole ("NAME", not the "name" in "PATHNAME RESOLUTION"); Chinese ones anywhere
+    return bool(re.search(rf"\b{word}\b", heading)) if word.isascii() else word in heading
+
+
 def _section_kind(heading: str) -> str:
     h = heading.lower()
     for kind, words in (("name", NAME_WORDS), ("synopsis", SYNOPSIS_WORDS), ("description", DESCRIPTION_WORDS),
                         ("credits", CREDIT_WORDS)):
-        if any(w in h for w in words):
+        # "名稱" opens the NAME heading but also ends others ("檔案名稱")
+        if any(h.startswith(w) if kind == "name" and not w.isascii() else _has(h, w) for w in words):
             return kind
     return "body"
 
