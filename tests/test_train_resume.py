@@ -191,3 +191,17 @@ def test_check_resume_names_changes(tmp_path):
     assert "warmup_steps: 2 -> 5" in text and "base_model: 'base-a' -> 'base-b'" in text
     assert "global_batch" not in text  # 8 per device x 1 process -> 4 x 2: the same global batch
     assert len(ckpt.check_resume(root / "step-00000001", changed, force=True)) == 2
+
+
+@pytest.mark.parametrize("flags, value", [(["--resume", "force"], "force"), (["--resume"], True),
+                                          (["--no-resume"], False), ([], True)])
+def test_resume_flag_reaches_the_config(flags, value):
+    from langadapt.cli.common import collect_config_flags
+    from langadapt.cli.main import build_parser
+    from langadapt.config.load import recipe_from_dict
+
+    for stage in ("pretrain", "sft"):
+        args = build_parser().parse_args([stage, "--model", "m", *flags])
+        recipe = recipe_from_dict({"name": "t", "base_model": "m", "languages": ["und"]}, "<test>",
+                                  collect_config_flags(args))
+        assert getattr(recipe, stage).resume == value
