@@ -147,6 +147,7 @@ def test_split_parts_and_short_answers():
     assert short_answer("/etc/group 是一個檔案,它定義了使用者所屬的組.每行一條記錄,其格式如下:") == \
         "/etc/group 是一個檔案,它定義了使用者所屬的組."
     assert short_answer("其格式如下：") is None
+    assert short_answer("讀取一個.psf格式的字型並寫入。然後結束。") == "讀取一個.psf格式的字型並寫入。然後結束。"
 
 
 def test_doc_qa_items_split_by_page(help_slice, man_slice):

@@ -27,8 +27,9 @@ from langadapt.data.sources.debian_text import _license, apt_download
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
 HAN_SHARE = 0.5  # the zh-Hant preset's min_script_share
 MAX_PART_CHARS = 2000  # a longer page is cut at headings: ~3k base tokens, under clean's max_tokens 4096
-# older translations end sentences with ASCII marks right after a Chinese character ("的組.檔案")
-SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[\u4e00-\u9fff][.!?])")
+# older translations end sentences with ASCII marks right after a Chinese character ("的組.檔案"),
+# unless a name goes on ("的.psf 格式")
+SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[\u4e00-\u9fff][.!?])(?![A-Za-z0-9_])")
 
 
 def han_count(text: str) -> int:
