@@ -150,7 +150,7 @@ def test_split_parts_and_short_answers():
     assert short_answer("讀取一個.psf格式的字型並寫入。然後結束。") == "讀取一個.psf格式的字型並寫入。然後結束。"
 
 
-def test_doc_qa_items_split_by_page(help_slice, man_slice):
+def test_doc_qa_items_split_by_page(help_slice, man_slice, tmp_path):
     records = {"zh-tw-help": help_slice[1], "zh-tw-man": man_slice[1]}
     items = doc_tasks.all_items(records)
     assert {it["task_type"] for it in items} == {"doc-qa-help", "doc-qa-man"}
@@ -174,6 +174,13 @@ def test_doc_qa_items_split_by_page(help_slice, man_slice):
     train_recs, eval_recs = doc_tasks.split_pages(records["zh-tw-man"])
     assert {r["page"] for r in train_recs}.isdisjoint({r["page"] for r in eval_recs})
     assert doc_tasks.build_tasks(records, limit=3) == sft[:3]
+    counts = doc_tasks.write_page_split("zh-tw-man", tmp_path, records["zh-tw-man"])
+    train = read_jsonl(tmp_path / "zh-tw-man.train.jsonl")
+    held = read_jsonl(tmp_path / "zh-tw-man.heldout.jsonl")
+    assert len(train) + len(held) == len(records["zh-tw-man"]) and held and train
+    assert counts["zh-tw-man.heldout.jsonl"]["records"] == len(held)
+    assert {r["page"] for r in held} == {r["page"] for r in eval_recs}
+    assert {r["page"] for r in held} >= {it["page"] for it in ev if it["source"] == "zh-tw-man"}
     with pytest.raises(Exception, match="unknown documentation task"):
         doc_tasks.build_tasks(records, tasks=["nope"])
 

@@ -5,6 +5,7 @@
     doc_tasks.qa_task(limit=100)         # eval items from the `eval` pages (eval task zh-tw-doc-qa)
     doc_tasks.page_half("zh-tw-man", "man1/ls.1")   # "sft" or "eval"
     doc_tasks.split_pages(records)       # (sft pages, eval pages): keep eval pages out of a CPT corpus too
+    doc_tasks.write_page_split("zh-tw-man", "data/")   # zh-tw-man.train.jsonl / zh-tw-man.heldout.jsonl
 
 Two kinds of item, both written by the pages' own authors rather than made up by a model:
 - `doc-qa-help` (zh-tw-help): a help page's heading -> the first paragraph under it;
@@ -146,6 +147,24 @@ def build_tasks(records: dict[str, Sequence[dict[str, Any]]] | None = None, limi
 def qa_task(limit: int | None = None, records: dict[str, Sequence[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
     """Evaluation items (instruction, input, reference, task_type, id) from the `eval` pages."""
     return _half(all_items(records), "eval")[:limit]
+
+
+def write_page_split(source: str, out_dir: str | Path,
+                     records: Sequence[dict[str, Any]] | None = None) -> dict[str, dict[str, int]]:
+    """`<source>.train.jsonl` (pages on the `sft` side) and `<source>.heldout.jsonl` (`eval` side) as
+    {text, language, source, page} corpus records: train CPT on the first and score bits per character
+    on the second, and no page that the doc-qa evaluation asks about was ever trained on."""
+    from langadapt.atomic import write_text
+
+    records = load_pages(source) if records is None else records
+    out = Path(out_dir)
+    counts = {}
+    for side, rows in zip(("train", "heldout"), split_pages(records)):
+        name = f"{source}.{side}.jsonl"
+        write_text(out / name, "".join(json.dumps({"text": r["text"], "language": "zh-Hant", "source": source,
+                                                   "page": r["page"]}, ensure_ascii=False) + "\n" for r in rows))
+        counts[name] = {"records": len(rows), "chars": sum(len(r["text"]) for r in rows)}
+    return counts
 
 
 def write_doc_tasks(out_dir: str | Path, records: dict[str, Sequence[dict[str, Any]]] | None = None) -> dict[str, int]:
