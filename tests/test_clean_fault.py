@@ -196,3 +196,31 @@ def test_killed_worker_ends_the_run_with_an_error(tmp_path):
     assert "Traceback" not in err
     # nothing half-written was published; the earlier content is untouched
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_shards_and_merge_keep_a_lone_surrogate_in_the_ledger(tmp_path):
+    from langadapt.corpus.merge import merge
+
+    folder = tmp_path / "in"
+    rows = [{"text": f"doc {i}"} for i in range(6)]
+    text = json.dumps(rows)[:-1] + ', {"text": "bad \\udc00 row"}]'
+    _write(folder / "a.json", text.encode())
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"part{i}"
+        clean_files([CorpusSpec(name="in", path=str(folder))], _config(), out, shard=(i, 2), progress=False)
+        outs.append(out)
+    stats = merge(outs, tmp_path / "merged", progress=False)
+    assert stats["invariant_ok"] and stats["documents_in"] == 7 and stats["documents_rejected"] == 1
+    [entry] = [json.loads(line) for line in (tmp_path / "merged" / "rejects.jsonl").open(encoding="utf-8")]
+    assert entry["reason"] == "unencodable" and entry["record"] == {"text": "bad \udc00 row"}
+
+
+def test_cli_warns_when_a_file_breaks_off(tmp_path):
+    plain = b"".join(json.dumps({"text": f"line {i} " + os.urandom(30).hex()}).encode() + b"\n" for i in range(2000))
+    data = gzip.compress(plain)
+    path = _write(tmp_path / "cut.jsonl.gz", data[: len(data) // 2])
+    run = subprocess.run([sys.executable, "-m", "langadapt", "clean", str(path), "--out", str(tmp_path / "out"),
+                          "--no-progress", "--preset", "generic"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "(ok)" in run.stdout and "1 input file(s) could not be read to the end" in run.stdout

@@ -132,5 +132,10 @@ def _run(args: argparse.Namespace) -> int:
     print(stats["invariant"])
     top = ", ".join(f"{r} {n}" for r, n in sorted(stats["rejects_by_reason"].items(), key=lambda x: -x[1])[:6])
     print(f"kept {stats['train_documents']:,} for training, {stats['heldout_documents']:,} held out; rejects: {top or 'none'}")
+    broken = stats["rejects_by_reason"].get("corrupt_file", 0)
+    if broken:  # accounted for in the ledger, but the user must hear that part of an input was unreadable
+        print(f"warning: {broken} input file(s) could not be read to the end; see the corrupt_file entries in rejects.jsonl")
+    if stats["documents_in"] and not stats["documents_kept"]:
+        print("warning: no record was kept; check --format, --text-field or the input itself against rejects.jsonl")
     print(f"wrote {args.out}/ (corpus/, heldout.jsonl, rejects.jsonl, stats.json, report.md)")
     return 0 if stats["invariant_ok"] else 1
