@@ -156,3 +156,49 @@ def test_store_sequences_keep_mix_and_validation_exact(tmp_path, tok):
     assert only["documents"] == 50 and set(only["mix"]) == {"zh"}
     with pytest.raises(UserError, match="no documents from corpora"):
         data_cpt.cpt_sequences(store, 64, True, 0.0, seed=3, names=["fr"])
+
+
+def _chat_rows():
+    rows = [{"instruction": "續寫", "input": "春花秋月何時了", "output": "往事知多少"},
+            {"conversations": [{"from": "human", "value": "小樓昨夜又東風"}, {"from": "gpt", "value": "故國不堪回首月明中"}]},
+            {"messages": [{"role": "user", "content": "雕欄玉砌"}, {"role": "assistant", "content": "應猶在"},
+                          {"role": "user", "content": "再來"}, {"role": "assistant", "content": "只是朱顏改"}]}]
+    too_long = {"instruction": "長" * 200, "output": "短"}  # nothing to learn within max_seq_length: dropped
+    return [dict(r, id=i) for i, r in enumerate(rows * 7 + [too_long])]
+
+
+@pytest.mark.parametrize("packing", [True, False])
+def test_sft_store_matches_in_memory_encoding(tmp_path, tok, packing):
+    from langadapt.config.train import SftConfig
+    from langadapt.train import data_sft
+    from langadapt.train.sft_store import sft_sequences
+
+    chat = tmp_path / "chat.jsonl.gz"
+    with gzip.open(chat, "wt", encoding="utf-8") as fh:
+        fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _chat_rows()))
+    cfg = SftConfig(datasets=[{"path": str(chat)}, {"path": str(chat), "weight": 0.5, "max_examples": 6}],
+                    max_seq_length=128, packing=packing, validation_fraction=0.2, system_prompt="你是詩人。")
+    template = data_sft.resolve_template(tok, None)
+    train, val, info = sft_sequences(cfg, tok, template, cache=tmp_path / "cache")
+    # the plain list path: encode every conversation, drop those with nothing to learn within 128 tokens
+    convs = data_sft.load_conversations(chat, system_prompt="你是詩人。")
+    encoded = [data_sft.encode(tok, c, template, 128) for c in convs]
+    kept, kept_head = [e for e in encoded if e], [e for e in encoded[:6] if e]
+    assert len(kept) == len(convs) - 1 == 21
+    assert info["conversations"] == 22 + 6
+    assert info["train_examples"] + info["validation_examples"] == len(kept) + round(0.5 * len(kept_head))
+    assert info["validation_examples"] == round(0.2 * (len(kept) + round(0.5 * len(kept_head))))
+
+    def pieces(seq):  # a sequence cut back into its examples at each position restart
+        starts = [i for i, p in enumerate(seq["position_ids"]) if p == 0] + [len(seq["input_ids"])]
+        return [{k: seq[k][a:b] for k in seq} for a, b in zip(starts, starts[1:])]
+
+    got = [ex for view in (train, val) for seq in view for ex in pieces(seq)]
+    assert len(got) == info["train_examples"] + info["validation_examples"]
+    assert all(ex in kept for ex in got)
+    assert all(len(s["input_ids"]) <= 128 for s in train) and (len(train) < info["train_examples"]) == packing
+    assert info["assistant_tokens"] == sum(sum(1 for x in s["labels"] if x != -100) for s in train)
+    again = sft_sequences(cfg, tok, template, cache=tmp_path / "cache")
+    assert again[2]["token_store"] == info["token_store"] and [again[0][k] for k in range(len(train))] == list(train)
+    other = sft_sequences(cfg, tok, data_sft.NAMED_TEMPLATES["alpaca"], cache=tmp_path / "cache")[2]
+    assert other["token_store"] != info["token_store"]

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable
+from itertools import islice
+from typing import Iterable, Iterator
 
 from langadapt.errors import UserError
 
@@ -74,34 +75,48 @@ def to_messages(record: dict, fmt: str = "auto") -> list[dict]:
     raise UserError(f"unknown SFT format {fmt!r}")
 
 
-def read_records(path: str | Path) -> list[dict]:
+def iter_records(path: str | Path) -> Iterator[dict]:
+    """Records of a JSONL file one at a time (plain or compressed), or of a JSON array file."""
+    from langadapt.textio import CorruptFileError, data_suffix, open_text
+
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such SFT data file")
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".json":
-        data = json.loads(text)
-        return data if isinstance(data, list) else [data]
-    out = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
-    return out
+    try:
+        with open_text(path) as fh:
+            if data_suffix(path) == ".json":
+                try:
+                    data = json.load(fh)
+                except json.JSONDecodeError as exc:
+                    raise UserError(f"{path}: not valid JSON ({exc.msg})") from None
+                yield from (data if isinstance(data, list) else [data])
+                return
+            for n, line in enumerate(fh, 1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise UserError(f"{path}:{n}: not valid JSON ({exc.msg})") from None
+    except CorruptFileError as exc:
+        raise UserError(str(exc)) from None
+
+
+def read_records(path: str | Path) -> list[dict]:
+    return list(iter_records(path))
+
+
+def iter_conversations(path: str | Path, fmt: str = "auto", system_prompt: str | None = None,
+                       max_examples: int | None = None) -> Iterator[list[dict]]:
+    for rec in islice(iter_records(path), max_examples):
+        msgs = to_messages(rec, fmt)
+        if system_prompt and not any(m["role"] == "system" for m in msgs):
+            msgs.insert(0, {"role": "system", "content": system_prompt})
+        yield msgs
 
 
 def load_conversations(path: str | Path, fmt: str = "auto", system_prompt: str | None = None,
                        max_examples: int | None = None) -> list[list[dict]]:
-    records = read_records(path)[:max_examples] if max_examples else read_records(path)
-    convs = []
-    for rec in records:
-        msgs = to_messages(rec, fmt)
-        if system_prompt and not any(m["role"] == "system" for m in msgs):
-            msgs.insert(0, {"role": "system", "content": system_prompt})
-        convs.append(msgs)
-    return convs
+    return list(iter_conversations(path, fmt, system_prompt, max_examples))
 
 
 def _remap(record: dict, fields: dict[str, str]) -> dict:
@@ -200,18 +215,27 @@ def assistant_spans(tokenizer, msgs: list[dict], template: str) -> tuple[str, li
 
 def encode(tokenizer, msgs: list[dict], template: str, max_len: int) -> dict | None:
     """Token ids and labels (-100 outside assistant turns), truncated to `max_len`; None if nothing to learn."""
+    return encode_batch(tokenizer, [msgs], template, max_len)[0]
+
+
+def encode_batch(tokenizer, convs: list[list[dict]], template: str, max_len: int) -> list[dict | None]:
+    """`encode` of many conversations: rendered one by one, tokenized in one batch (spread over the CPU cores)."""
     if not getattr(tokenizer, "is_fast", False):
         raise UserError("SFT needs a fast tokenizer (offset mapping) to locate assistant tokens")
-    text, spans = assistant_spans(tokenizer, msgs, template)
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ids = enc["input_ids"][:max_len]
-    labels = [IGNORE] * len(ids)
-    for t, (start, end) in enumerate(enc["offset_mapping"][: len(ids)]):
-        if any(s <= start < e for s, e in spans) and end > start:
-            labels[t] = ids[t]
-    if all(x == IGNORE for x in labels[1:]):
-        return None
-    return {"input_ids": ids, "labels": labels, "position_ids": list(range(len(ids)))}
+    rendered = [assistant_spans(tokenizer, msgs, template) for msgs in convs]
+    if not rendered:
+        return []
+    enc = tokenizer([text for text, _ in rendered], add_special_tokens=False, return_offsets_mapping=True)
+    out: list[dict | None] = []
+    for (_, spans), all_ids, offsets in zip(rendered, enc["input_ids"], enc["offset_mapping"]):
+        ids = all_ids[:max_len]
+        labels = [IGNORE] * len(ids)
+        for t, (start, end) in enumerate(offsets[: len(ids)]):
+            if any(s <= start < e for s, e in spans) and end > start:
+                labels[t] = ids[t]
+        learnable = any(x != IGNORE for x in labels[1:])
+        out.append({"input_ids": ids, "labels": labels, "position_ids": list(range(len(ids)))} if learnable else None)
+    return out
 
 
 def pack_examples(examples: Iterable[dict], max_len: int) -> list[dict]:

@@ -51,44 +51,16 @@ def cpt_data(cfg, corpus: str | Path, specs: Sequence[CorpusSpec] = ()):
 
 def sft_data(cfg, heldout: str | None = None, base_dir: Path | None = None):
     def build(tokenizer) -> Data:
-        import random
-
         if not cfg.datasets:
             raise UserError("sft: no datasets (set sft.datasets: [{path: data.jsonl}] or pass --data FILE)")
         template = data_sft.resolve_template(tokenizer, cfg.chat_template)
         # The model learns this template (maybe the chatml fallback), so it is the one to serve it with:
         # set on the tokenizer that is saved with the adapter, the merged model and any export.
         tokenizer.chat_template = template
-        convs: list[list[dict]] = []
-        for spec in cfg.datasets:
-            if spec.builtin:
-                part = data_sft.builtin_conversations(spec.builtin, heldout, cfg.seed, spec.max_examples)
-            elif spec.path:
-                path = Path(spec.path)
-                if not path.is_absolute() and base_dir is not None:
-                    path = base_dir / path
-                part = data_sft.load_conversations(path, spec.format, cfg.system_prompt, spec.max_examples)
-            elif spec.hf_dataset:
-                part = data_sft.load_hf_conversations(spec, cfg.system_prompt, base_dir)
-            else:
-                raise UserError("sft.datasets entry needs `path`, `hf_dataset` or `builtin`")
-            if cfg.system_prompt:
-                part = [c if any(m["role"] == "system" for m in c) else
-                        [{"role": "system", "content": cfg.system_prompt}] + c for c in part]
-            rng = random.Random(cfg.seed)
-            convs += data_cpt._sample(part, spec.weight, rng) if spec.weight != 1.0 else part
-        examples = [e for c in convs if (e := data_sft.encode(tokenizer, c, template, cfg.max_seq_length))]
-        if not examples:
-            raise UserError("sft: no example has assistant tokens within max_seq_length")
-        order = list(range(len(examples)))
-        random.Random(cfg.seed).shuffle(order)
-        n_val = 0 if cfg.validation_fraction <= 0 or len(examples) < 2 else max(1, round(cfg.validation_fraction * len(examples)))
-        val = [examples[i] for i in order[:n_val]]
-        train_ex = [examples[i] for i in order[n_val:]]
-        train_seqs = data_sft.pack_examples(train_ex, cfg.max_seq_length) if cfg.packing else train_ex
-        val_seqs = data_sft.pack_examples(val, cfg.max_seq_length) if cfg.packing else val
-        info = {"conversations": len(convs), "train_examples": len(train_ex), "validation_examples": len(val),
-                "train_sequences": len(train_seqs), "assistant_tokens": sum(sum(1 for x in e["labels"] if x != -100) for e in train_ex)}
+        from langadapt.train.sft_store import sft_sequences
+
+        # Encoded once into a cached store (the main process first; the others then open it).
+        train_seqs, val_seqs, info = sft_sequences(cfg, tokenizer, template, heldout, base_dir)
         return Data(train_seqs, val_seqs, cfg.packing, info)
     return build
 
