@@ -54,7 +54,7 @@ def _run(args, stage: str) -> int:
     if stage == "pretrain":
         corpus = args.data or ctx.artifact("clean.corpus")
         if not corpus:
-            raise UserError("pretrain: pass --data (a .jsonl file or folder of shards) or a --recipe whose clean stage ran")
+            raise UserError("pretrain: pass --data (a .jsonl/.txt/.parquet file or a folder of shards) or a --recipe whose clean stage ran")
         result = train_stage.pretrain(recipe.pretrain, model, corpus, ctx.out_dir, recipe.corpora)
     else:
         cfg = recipe.sft
@@ -94,7 +94,9 @@ def register(sub) -> None:
         p = sub.add_parser(stage, help=help_text, description=help_text, epilog=_EXAMPLES[stage],
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--model", help="Input model: alias, local folder, GGUF file (default: the recipe's latest model).")
-        p.add_argument("--data", help="pretrain: JSONL file or folder of shards ({text, source}); sft: comma-separated JSON/JSONL files.")
+        p.add_argument("--data", help="pretrain: a folder of cleaned shards, or a .jsonl ({text, source}), .txt (a document per "
+                       "line; per blank-line block when blank lines separate text) or .parquet file, each optionally "
+                       ".gz/.zst/.bz2/.xz; tokenized once into a cached token store. sft: comma-separated JSON/JSONL files.")
         p.add_argument("--out", help=f"Output folder (default: <run_dir>/<name>/{stage}); checkpoints there are resumed.")
         add_recipe_args(p)
         add_config_flags(p, model, stage)
