@@ -57,3 +57,15 @@ def test_cli_pretrain_and_errors(tmp_path, tiny_model_dir, capsys):
     assert "no such file or folder" in capsys.readouterr().err
     assert main(["pretrain", "--model", str(tiny_model_dir), "--data", str(corpus), "--method", "qlora"]) == 2
     assert "CUDA" in capsys.readouterr().err
+
+
+def test_cli_pretrain_reads_plain_text(tmp_path, tiny_model_dir, capsys):
+    """`--data corpus.txt` trains (it used to stop with "not valid JSON"); blank-line blocks are documents."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join("床前明月光，疑是地上霜。\n舉頭望明月，低頭思故鄉。" for _ in range(12)) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["pretrain", "--model", str(tiny_model_dir), "--data", str(corpus), "--out", str(out), "--method", "lora",
+                 "--max-steps", "1", "--max-seq-length", "32", "--per-device-batch-size", "2", "pretrain.lora.r=2"])
+    assert code == 0 and "pretrain: 1 steps" in capsys.readouterr().out
+    data = json.loads((out / "result.json").read_text())["metrics"]["data"]
+    assert data["documents"] == 12 and set(data["mix"]) == {"corpus"}
