@@ -215,3 +215,16 @@ def test_cli_sends_openai_key_nowhere_but_openai_and_data_key_to_its_endpoint(tm
     run = _cli_translate(tmp_path, "http://192.0.2.1:9/v1", {}, "--api-key", "flag-key")
     assert run.returncode != 0 and "refusing to send an API key over plain http" in run.stderr
     assert "flag-key" not in run.stderr
+
+
+def test_synth_reads_compressed_documents(tmp_path):
+    import gzip
+
+    import zstandard
+
+    from langadapt.data.synth import read_documents
+
+    (tmp_path / "a.txt.gz").write_bytes(gzip.compress("第一段文字。\n\n第二段文字。\n".encode()))
+    (tmp_path / "b.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(b'{"text": "one"}\n{"text": "two"}\n'))
+    assert read_documents(tmp_path / "a.txt.gz") == ["第一段文字。", "第二段文字。"]
+    assert read_documents(tmp_path / "b.jsonl.zst") == ["one", "two"]

@@ -21,6 +21,7 @@ from langadapt.data.llm_client import LLMClient, RequestFailed, load_prompt_temp
 from langadapt.data.llm_output import DataOutputs, now, template_info
 from langadapt.data.quality import QualityCheck
 from langadapt.errors import UserError
+from langadapt.textio import data_suffix, open_text
 
 TEMPLATE = Path(__file__).parent / "templates" / "synth-qa.txt"
 _QA = re.compile(r"^\W*question\W*:\s*(?P<q>.+?)\s*^\W*answer\W*:\s*(?P<a>.+)", re.S | re.I | re.M)
@@ -34,7 +35,7 @@ def read_documents(path: str | Path, text_field: str = "text") -> list[str]:
         return [str(r.get(text_field) or "") for r in read_shards(path)]
     if not path.is_file():
         raise UserError(f"{path}: no such documents file or folder")
-    if path.suffix in (".jsonl", ".json"):
+    if data_suffix(path) in (".jsonl", ".json"):  # also a.jsonl.gz, a.jsonl.zst, ...
         from langadapt.train.data_sft import read_records
 
         rows = read_records(path)
@@ -42,7 +43,9 @@ def read_documents(path: str | Path, text_field: str = "text") -> list[str]:
             raise UserError(f"{path}: records have no `{text_field}` field (keys: {sorted(rows[0])[:8]}); "
                             "pass --text-field")
         return [str(r.get(text_field) or "") for r in rows]
-    return [p.strip() for p in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")) if p.strip()]
+    with open_text(path) as fh:
+        text = fh.read()
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
 
 
 def parse_qa(reply: str) -> tuple[str, str] | None:
