@@ -14,7 +14,6 @@ stage that had finished and is forced again (`--from`, `--only`), or a stage tha
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import Callable
@@ -27,21 +26,10 @@ TRAINING = ("pretrain", "sft")
 
 
 def newest_checkpoint(stage_dir: Path) -> Path | None:
-    """The checkpoint the trainer would resume from (either format), or None."""
+    """The checkpoint the trainer would resume from (either format: both keep a verified state.json), or None."""
     from langadapt.train import checkpoint as ckpt
 
-    root = Path(stage_dir) / "checkpoints"
-    found = ckpt.latest(root)
-    try:
-        from langadapt.train import checkpoint_sharded as sharded
-    except ImportError:
-        return found
-    other = sharded.latest(root)
-    if other is None:
-        return found
-    if found is None:
-        return other
-    return max(found, other, key=lambda p: int(re.findall(r"\d+", p.name)[-1]))
+    return ckpt.latest(Path(stage_dir) / "checkpoints")
 
 
 def interrupted(rundir: RunDir, stage: str, fingerprint: str) -> str | None:

@@ -26,6 +26,7 @@ import torch
 
 from langadapt.errors import UserError
 from langadapt.train import checkpoint as ckpt
+from langadapt.train import checkpoint_sharded as ckpt_sharded
 from langadapt.train.batching import collate, global_batch_indices, label_tokens, micro_batches, steps_per_epoch
 from langadapt.train.methods import Loaded, check_method, count_parameters, prepare
 from langadapt.train.metrics import MetricsLog, flops_per_token, hardware, peak_flops, peak_memory_mb, plot_loss
@@ -138,9 +139,7 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
 
     accelerator = _accelerator(resolve_precision(cfg.precision))
     world, rank = accelerator.num_processes, accelerator.process_index
-    sharded = accelerator.distributed_type.name in ("FSDP", "DEEPSPEED")
-    if sharded and cfg.save_every:
-        raise UserError("mid-run checkpoints are written for single-process and DDP runs; set save_every=0 under FSDP/DeepSpeed")
+    sharded = ckpt_sharded.wanted(accelerator)  # FSDP/DeepSpeed: checkpoints through accelerate's save_state
     if accelerator.distributed_type.name == "DEEPSPEED" and cfg.gradient_accumulation_steps != 1:
         raise UserError("under DeepSpeed the engine steps on every backward: set gradient_accumulation_steps=1 "
                         "(and raise per_device_batch_size or processes to keep the global batch)")
@@ -149,6 +148,8 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
     # Checked before the model loads, so a refused resume costs seconds.
     resume_from = ckpt.latest(ckpt_root) if cfg.resume else None
     changed = ckpt.check_resume(resume_from, settings, force=cfg.resume == "force") if resume_from else []
+    if resume_from is not None:
+        ckpt_sharded.check_format(resume_from, sharded)
     loaded: Loaded = prepare(model_ref, cfg)
     tok = loaded.tokenizer
     data = build_data(tok)
@@ -166,7 +167,10 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
 
     state: dict = {"tokens_seen": 0, "samples_seen": 0, "train_time_s": 0.0, "flos": 0.0, "losses": []}
     if resume_from is not None:
-        state = ckpt.restore(resume_from, raw, optimizer, keep_hyperparameters=bool(changed))
+        if sharded:  # FSDP/DeepSpeed: accelerate's per-process shards
+            state = ckpt_sharded.restore(accelerator, resume_from, optimizer, keep_hyperparameters=bool(changed))
+        else:
+            state = ckpt.restore(resume_from, raw, optimizer, keep_hyperparameters=bool(changed))
         total, plan = state["total_steps"], state["plan"]
         if changed:  # a forced resume: the new settings plan the rest of the run
             total, plan = _plan_steps(cfg, len(data.train), world, None)
@@ -247,7 +251,10 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens / dt:.0f}", lr=f"{row['lr']:.2e}")
         over_budget = budget_s is not None and time.perf_counter() - t_session > budget_s * 0.95
-        if cfg.save_every and step % cfg.save_every == 0 and step < total and not over_budget:
+        if cfg.save_every and step % cfg.save_every == 0 and step < total and not over_budget and sharded:
+            ckpt_sharded.save(accelerator, ckpt_root, step, {**state, "total_steps": total, "plan": plan,
+                                                             "settings": settings}, cfg.keep_checkpoints)
+        elif cfg.save_every and step % cfg.save_every == 0 and step < total and not over_budget:
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 ckpt.save(ckpt_root, step, raw, optimizer, {**state, "total_steps": total, "plan": plan, "settings": settings},
