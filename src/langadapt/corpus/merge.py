@@ -21,6 +21,7 @@ from langadapt.corpus.dedup import Deduper
 from langadapt.corpus.document import Document, Reject
 from langadapt.corpus.pipeline import OUTPUTS, digest_text
 from langadapt.corpus.report import CleanStats, length_bin, write_report
+from langadapt.corpus.shardcheck import check_shards
 from langadapt.corpus.worker import Worker, WorkerSetup
 from langadapt.corpus.writers import JsonlWriter, ShardWriter, publish, read_shards
 from langadapt.errors import UserError
@@ -37,6 +38,7 @@ def merge(shard_dirs: list[Path], out_dir: Path, progress: bool = True) -> dict[
     from tqdm import tqdm
 
     all_stats = [_load_stats(d) for d in shard_dirs]
+    check_shards(shard_dirs, all_stats)
     cfg = CleanConfig.model_validate(all_stats[0]["config"])
     tokenizer = all_stats[0].get("tokenizer")
     start = time.perf_counter()
