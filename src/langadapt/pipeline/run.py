@@ -20,7 +20,7 @@ from langadapt.config.recipe import STAGES, Recipe
 from langadapt.atomic import write_text
 from langadapt.errors import UserError
 from langadapt.pipeline.inputs import resolve_corpora, resolve_inputs
-from langadapt.pipeline.procs import Procs, world_size
+from langadapt.pipeline.procs import Procs, is_main_env, world_size
 from langadapt.pipeline.resume import TRAINING, interrupted, prepare_stage_dir
 from langadapt.rundir import RunDir, StageRecord, fingerprint_data
 from langadapt.stages import StageContext, stage_function
@@ -132,6 +132,8 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
 
     Under `accelerate launch` the main process plans and runs the non-training stages while the
     others wait; training stages run on every process (see langadapt.pipeline.procs)."""
+    if dry_run and not is_main_env():
+        return {}  # under a launcher one process prints the plan
     procs = Procs() if dry_run else Procs.start(recipe.run_path())
     rundir = RunDir(recipe.run_path())
     if procs.is_main:
