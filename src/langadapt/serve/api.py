@@ -5,7 +5,8 @@
     client.chat.completions.create(model="smollm2-135m-instruct", messages=[{"role": "user", "content": "Hi"}])
 
 Endpoints: /health, /v1/models, /v1/chat/completions, /v1/completions (streaming with SSE, n,
-stop, max_tokens, logprobs, echo, usage), vLLM's /tokenize and /detokenize, Prometheus /metrics.
+stop, max_tokens, logprobs, echo, usage), vLLM's /tokenize, /detokenize and /tokenizer_info
+(`langadapt.serve.tokens`), Prometheus /metrics.
 Every failure is an OpenAI-style JSON error with its status (400, 401, 404, 405, 413, 415, 429,
 503); a stream that fails ends with an error event and `[DONE]`. A client that disconnects
 cancels its generation. Tokenising runs on its own thread so a long prompt never stalls the
@@ -35,13 +36,8 @@ from langadapt.serve.engine import Engine, EngineUnavailable, Output, TokenLogpr
 from langadapt.serve.generation import ServeGeneration
 from langadapt.serve.guard import ApiError, Guard, Limits, allowed_hosts, read_json
 from langadapt.serve.metrics import ServeMetrics
-from langadapt.serve.protocol import (
-    ChatRequest,
-    CompletionRequest,
-    DetokenizeRequest,
-    Sampling,
-    TokenizeRequest,
-)
+from langadapt.serve.protocol import ChatRequest, CompletionRequest, Sampling
+from langadapt.serve.tokens import token_routes
 
 __all__ = ["ApiError", "Limits", "create_app"]
 
@@ -364,34 +360,8 @@ def create_app(engine: Engine, model_names: list[str], defaults: GenerationConfi
             lambda usage_on: formats.completion_stream(rid, model, jobs, run_job, echo_prefix, tokenizer, usage_on),
             lambda choices, used: formats.completion_response(rid, model, choices, tokenizer, used))
 
-    @app.post("/tokenize", dependencies=guarded)
-    async def tokenize(request: Request) -> dict:
-        req = await parse(request, TokenizeRequest)
-        check_model(req.model)
-        if (req.prompt is None) == (req.messages is None):
-            raise ApiError(400, "Send exactly one of `prompt` or `messages`.", param="prompt")
-
-        def run() -> dict:
-            if req.messages is not None:
-                text, special = chat_text(req.messages, req.add_generation_prompt), False
-            else:
-                text, special = req.prompt, True
-            add = special if req.add_special_tokens is None else req.add_special_tokens
-            ids = tokenizer(text, add_special_tokens=add).input_ids
-            strs = tokenizer.convert_ids_to_tokens(ids) if req.return_token_strs else None
-            return {"count": len(ids), "max_model_len": engine.context_length, "tokens": ids, "token_strs": strs}
-
-        return await off_loop(run)
-
-    @app.post("/detokenize", dependencies=guarded)
-    async def detokenize(request: Request) -> dict:
-        req = await parse(request, DetokenizeRequest)
-        check_model(req.model)
-        ids = check_ids(req.tokens, "tokens")
-        text = await off_loop(lambda: tokenizer.decode(ids, skip_special_tokens=False,
-                                                       clean_up_tokenization_spaces=False))
-        return {"prompt": text}
-
+    token_routes(app, tokenizer, engine.context_length, parse=parse, check_model=check_model, check_ids=check_ids,
+                 chat_text=chat_text, off_loop=off_loop, guarded=guarded)
     routes = frozenset(getattr(r, "path", "") for r in app.routes)
     app.add_middleware(Guard, limits=limits, hosts=allowed_hosts(host), metrics=metrics, routes=routes)
     app.state.metrics = metrics
