@@ -202,3 +202,24 @@ def test_sft_store_matches_in_memory_encoding(tmp_path, tok, packing):
     assert again[2]["token_store"] == info["token_store"] and [again[0][k] for k in range(len(train))] == list(train)
     other = sft_sequences(cfg, tok, data_sft.NAMED_TEMPLATES["alpaca"], cache=tmp_path / "cache")[2]
     assert other["token_store"] != info["token_store"]
+
+
+def test_token_store_build_streams(tmp_path, tok):
+    """Building the store holds a batch of documents, not the corpus: its Python peak is a fraction of a list-based pass."""
+    import tracemalloc
+
+    rng = random.Random(0)
+    chars = "春花秋月何時了往事知多少小樓昨夜又東風故國不堪回首月明中"
+    corpus = tmp_path / "c.jsonl"
+    with corpus.open("w", encoding="utf-8") as fh:
+        for _ in range(30000):
+            fh.write(json.dumps({"text": "".join(rng.choice(chars) for _ in range(24)), "source": "p"}, ensure_ascii=False) + "\n")
+    tracemalloc.start()
+    store = token_store(tok, corpus, tmp_path / "cache")
+    streamed = tracemalloc.get_traced_memory()[1]
+    tracemalloc.reset_peak()
+    listed = data_cpt.tokenize(tok, [d["text"] for d in data_cpt.read_documents(corpus)])
+    in_memory = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(store) == len(listed) == 30000 and store.doc(29999).tolist() == listed[-1]
+    assert streamed < in_memory / 4, (streamed, in_memory)
