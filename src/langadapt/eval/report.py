@@ -30,17 +30,38 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _group_label(entry: dict[str, Any], key: str) -> str:
+    """A per-source row names its language too: `tang-poems (zh-Hant)`."""
+    lang = (entry.get("groups") or {}).get(key)
+    return f"{key} ({lang})" if lang and lang != key else key
+
+
 def _bpc_section(name: str, entry: dict[str, Any], labels: list[str]) -> list[str]:
-    langs = list(dict.fromkeys(lang for label in labels for lang in entry["scores"].get(label, {})))
+    keys = list(dict.fromkeys(k for label in labels for k in entry["scores"].get(label, {})))
+    groups = entry.get("groups") or {}
+    per_source = any(groups.get(k, k) != k for k in keys)
+    by_lang: dict[str, list[str]] = {}
+    for k in keys:
+        by_lang.setdefault(groups.get(k, k), []).append(k)
     out = []
     for key, title, digits in (("bits_per_char", "bits per character (lower is better)", 3),
                                ("bits_per_byte", "bits per UTF-8 byte (lower is better)", 3),
                                ("token_perplexity", f"per-token perplexity ({NOT_COMPARABLE})", 2)):
-        rows = [[lang] + [_fmt(entry["scores"].get(label, {}).get(lang, {}).get(key), digits) for label in labels]
-                for lang in langs]
-        out += [f"### {name}: {title}", "", _table(["language", *labels], rows), ""]
-    chars = [[lang] + [_fmt(entry["scores"].get(labels[0], {}).get(lang, {}).get("characters"))] for lang in langs]
-    out += [f"Characters scored per language: " + ", ".join(f"{r[0]} {r[1]}" for r in chars), ""]
+        rows = [[_group_label(entry, k)] + [_fmt(entry["scores"].get(label, {}).get(k, {}).get(key), digits)
+                                             for label in labels] for k in keys]
+        if per_source and key != "token_perplexity":
+            for lang, members in ((lang, m) for lang, m in by_lang.items() if len(m) > 1):
+                vals = []
+                for label in labels:
+                    got = [entry["scores"].get(label, {}).get(k, {}).get(key) for k in members]
+                    vals.append(_fmt(sum(got) / len(got), digits) if got and None not in got else "-")
+                rows.append([f"**{lang}: mean of {len(members)} sources**", *vals])
+        out += [f"### {name}: {title}", "", _table(["source (language)" if per_source else "language", *labels], rows), ""]
+    chars = [(_group_label(entry, k), _fmt(entry["scores"].get(labels[0], {}).get(k, {}).get("characters"))) for k in keys]
+    out += [f"Characters scored per {'source' if per_source else 'language'}: " + ", ".join(f"{a} {b}" for a, b in chars), ""]
+    if per_source:
+        out += ["Each source's held-out records are sampled evenly up to the same number of characters; the mean "
+                "rows weigh every source of a language the same.", ""]
     return out
 
 
@@ -147,7 +168,8 @@ def plot_results(results: dict[str, Any], path: Path) -> Path | None:
         if entry["kind"] == "bpc":
             groups = list(dict.fromkeys(lang for label in labels for lang in scores.get(label, {})))
             vals = {l: [scores.get(l, {}).get(g, {}).get("bits_per_char", float("nan")) for g in groups] for l in labels}
-            _bars(ax, groups, labels, vals, f"{name}: bits per character (lower is better)", "bits/char")
+            _bars(ax, [_group_label(entry, g) for g in groups], labels, vals,
+                  f"{name}: bits per character (lower is better)", "bits/char")
         elif entry["kind"] == "generation":
             groups = list(dict.fromkeys(t for label in labels for t in scores.get(label, {})))
             vals = {l: [scores.get(l, {}).get(g, {}).get("rouge_l", float("nan")) for g in groups] for l in labels}

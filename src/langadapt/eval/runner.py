@@ -173,6 +173,8 @@ def collect(models: dict[str, str], tasks: Sequence[Task], per_model: dict[str, 
         entry: dict[str, Any] = {"kind": task.kind, "source": task.source, "scores": {}, "examples": {}, "seconds": {}}
         if task.kind == "bpc":
             entry["token_perplexity_note"] = NOT_COMPARABLE
+        if task.groups:
+            entry["groups"] = dict(task.groups)
         for label, results in per_model.items():
             r = results[task.name]
             entry["scores"][label] = r["scores"]
@@ -182,6 +184,17 @@ def collect(models: dict[str, str], tasks: Sequence[Task], per_model: dict[str, 
         if not entry["examples"]:
             del entry["examples"]
         out["tasks"][task.name] = entry
+    return out
+
+
+def language_means(table: dict[str, dict[str, float]], groups: dict[str, str]) -> dict[str, dict[str, float]]:
+    """{model: {source: value}} -> {model: {language: mean over its sources}}; unweighted."""
+    out: dict[str, dict[str, float]] = {}
+    for label, per_source in table.items():
+        sums: dict[str, list[float]] = {}
+        for src, value in per_source.items():
+            sums.setdefault(groups.get(src, src), []).append(value)
+        out[label] = {lang: round(sum(v) / len(v), 4) for lang, v in sums.items()}
     return out
 
 
@@ -205,14 +218,27 @@ def summary_metrics(results: dict[str, Any]) -> dict[str, Any]:
                 tasks.setdefault(name, {})[label] = {k: round(scores[k], 3) for k in ("accuracy", "accuracy_raw")}
             else:
                 tasks.setdefault(name, {})[label] = dict(scores)
+    # Per-source tasks (heldout-bpc) also get a per-language table: the mean over that language's
+    # sources, each source counting once, so a large source does not stand for the others.
+    by_language = {name: (language_means(by_task[name], groups), language_means(bpb_by_task[name], groups))
+                   for name, entry in results["tasks"].items() if (groups := entry.get("groups")) and name in by_task}
     # Texts of one language from different tasks (held-out corpus vs UDHR) are not mixed: `bpc`
     # is the UDHR table when it was scored (same articles in every language), the rest stay apart.
     primary = "udhr-bpc" if "udhr-bpc" in by_task else next(iter(by_task), None)
     if primary:
-        bpc, bpb = by_task[primary], bpb_by_task[primary]
+        bpc, bpb = by_language.get(primary) or (by_task[primary], bpb_by_task[primary])
     metrics: dict[str, Any] = {"bpc": bpc, "bpb": bpb, "bpc_task": primary, "tasks": tasks, "bpc_by_task": by_task}
     if "heldout-bpc" in by_task:
-        metrics["heldout_bpc"] = by_task["heldout-bpc"]
+        entry = results["tasks"]["heldout-bpc"]
+        groups = entry.get("groups") or {}
+        # heldout_bpc stays {model: {language: value}} for its readers; per source beside it.
+        metrics["heldout_bpc"] = by_language["heldout-bpc"][0] if groups else by_task["heldout-bpc"]
+        metrics["heldout_bpc_by_source"] = by_task["heldout-bpc"]
+        metrics["heldout_sources"] = {
+            src: {"language": groups.get(src, src),
+                  "characters": next((s[src].get("characters") for s in entry["scores"].values() if src in s), None)}
+            for src in dict.fromkeys(k for s in entry["scores"].values() for k in s)}
+        metrics["heldout_bpc_average"] = "mean over the held-out sources of each language, each source counting once"
     if "judge" in results:
         metrics["judge"] = {k: {m: v for m, v in r.items() if m in ("win", "tie", "loss", "n")}
                             for k, r in results["judge"].get("summary", {}).items()}

@@ -5,7 +5,10 @@
 
 Models: the base and each stage model listed in `eval.compare` that the run produced. The clean
 stage's held-out documents (never trained on: they are split off by a hash of their text before
-any training stage reads the corpus) are scored as `heldout-bpc` beside the recipe's tasks.
+any training stage reads the corpus) are scored as `heldout-bpc` beside the recipe's tasks, each
+source corpus on its own (`eval.max_chars` characters sampled evenly from each): metrics
+`heldout_bpc_by_source` {model: {source: bits/char}}, `heldout_sources` {source: {language,
+characters}}, and `heldout_bpc` {model: {language: mean over that language's sources}}.
 """
 
 from __future__ import annotations

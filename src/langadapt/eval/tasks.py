@@ -52,6 +52,8 @@ class Task:
     items: list[dict[str, Any]] = field(default_factory=list)
     """generation / multiple_choice records, normalised."""
     source: str = ""
+    groups: dict[str, str] = field(default_factory=dict)
+    """bpc tasks whose `texts` are keyed by source corpus (heldout-bpc): source -> its language."""
 
 
 def language_name(tag: str) -> str:
@@ -131,19 +133,86 @@ def udhr_translate(opts: TaskOptions) -> Task:
     return Task("udhr-translate", "generation", items=items, source="udhr")
 
 
+# Pieces shorter than this carry too little context to score fairly; many short records are
+# sampled instead of cutting every one of them to a sliver.
+MIN_SAMPLE_CHARS = 400
+
+
+def _spread_order(n: int) -> list[int]:
+    """Indices 0..n-1 in van der Corput order: every prefix is spread evenly over the range."""
+    order, seen, j = [], set(), 0
+    while len(order) < n:
+        x, denom, k = 0.0, 1.0, j
+        while k:
+            denom *= 2
+            x += (k & 1) / denom
+            k >>= 1
+        idx = int(x * n)
+        if idx not in seen:
+            seen.add(idx)
+            order.append(idx)
+        j += 1
+        if j > 4 * n + 64:  # float collisions on huge n: fill the rest in order
+            order += [i for i in range(n) if i not in seen]
+    return order
+
+
+def sample_evenly(texts: list[str], max_chars: int, min_chars: int = MIN_SAMPLE_CHARS) -> list[str]:
+    """About `max_chars` characters drawn evenly from all of `texts`, in their order; deterministic.
+
+    Every record gets the same share (its opening, up to a level where the shares fill `max_chars`;
+    short records give their rest to the others). When that share would fall under `min_chars`,
+    records spread evenly over the list are taken whole up to `min_chars` each instead.
+    """
+    texts = [t for t in texts if t]
+    if sum(map(len, texts)) <= max_chars:
+        return texts
+    lengths = sorted(map(len, texts))
+    level, left, remaining = 0, max_chars, len(lengths)
+    for length in lengths:  # water-filling: the share at which min(len, share) sums to max_chars
+        if length * remaining >= left:
+            level = left // remaining
+            break
+        left -= length
+        remaining -= 1
+    if level >= min_chars:
+        out, used = [], 0
+        for text in texts:
+            out.append(text[: min(level, max_chars - used)])
+            used += len(out[-1])
+        return [t for t in out if t]
+    chosen, used = {}, 0
+    for idx in _spread_order(len(texts)):
+        if used >= max_chars:
+            break
+        chosen[idx] = texts[idx][: min(min_chars, max_chars - used)]
+        used += len(chosen[idx])
+    return [chosen[i] for i in sorted(chosen)]
+
+
 def heldout_bpc(opts: TaskOptions) -> Task:
+    """Held-out text per source corpus: up to `max_chars` characters sampled evenly from each source.
+
+    Records name their corpus in `source` (the clean stage writes it); files without it are grouped
+    by `language`. A mix is never scored as one text: a big source would hide the others.
+    """
     if not opts.heldout:
         raise UserError("task heldout-bpc needs held-out text: pass --heldout FILE.jsonl (records with text and language)")
     path = Path(opts.heldout)
     if not path.is_file():
         raise UserError(f"held-out file not found: {path}")
-    by_lang: dict[str, list[str]] = {}
+    by_group: dict[str, list[str]] = {}
+    groups: dict[str, str] = {}
     for rec in _read_jsonl(path):
-        by_lang.setdefault(rec.get("language") or rec.get("lang") or "und", []).append(rec["text"])
+        lang = rec.get("language") or rec.get("lang") or "und"
+        group = rec.get("source") or lang
+        if groups.setdefault(group, lang) != lang:
+            raise UserError(f"held-out source {group!r} in {path} mixes languages {groups[group]!r} and {lang!r}")
+        by_group.setdefault(group, []).append(rec["text"])
     if opts.languages:
-        by_lang = {k: v for k, v in by_lang.items() if k in opts.languages}
-    return Task("heldout-bpc", "bpc", texts={k: _cap_chars(v, opts.max_chars) for k, v in by_lang.items()},
-                source=str(path))
+        by_group = {k: v for k, v in by_group.items() if groups[k] in opts.languages}
+    texts = {k: sample_evenly(v, opts.max_chars) for k, v in by_group.items()}
+    return Task("heldout-bpc", "bpc", texts=texts, source=str(path), groups={k: groups[k] for k in texts})
 
 
 def _poem_task(name: str, kind: Kind, builder: str) -> Callable[[TaskOptions], Task]:

@@ -28,11 +28,15 @@ TEXT_OF_TASK = {"udhr-bpc": "the Universal Declaration of Human Rights (same art
                 "heldout-bpc": "held-out documents of the cleaned corpus (never trained on)"}
 
 
-def _per_lang_table(values: dict, what: str, task: str | None = None) -> list[str]:
+def _per_lang_table(values: dict, what: str, task: str | None = None, sources: dict | None = None) -> list[str]:
     models = _ordered(values)
     langs = sorted({lang for per in values.values() for lang in per})
     rows = [[lang] + [values[m].get(lang, "") for m in models] for lang in langs]
     text = TEXT_OF_TASK.get(task or "", f"`{task}`" if task else "held-out text")
+    if sources:  # held-out text is scored per source corpus; name each source's language
+        rows = [[f"{r[0]} ({sources[r[0]].get('language')})" if r[0] in sources else r[0], *r[1:]] for r in rows]
+        return ([f"{what} on {text}, per source corpus, each sampled evenly (lower is better):", ""]
+                + table(["source (language)"] + models, rows) + [""])
     return [f"{what} on {text} (lower is better):", ""] + table(["language"] + models, rows) + [""]
 
 
@@ -48,7 +52,8 @@ def evaluation(manifests: dict, images: dict[str, str]) -> list[str]:
         return []
     lines = ["## Evaluation", ""]
     for task, values in _bpc_tables(m).items():
-        lines += _per_lang_table(values, "Bits per character", task)
+        lines += _per_lang_table(values, "Bits per character", task,
+                                 m.get("heldout_sources") if task == "heldout-bpc" else None)
     if bpb:
         lines += _per_lang_table(bpb, "Bits per byte", m.get("bpc_task"))
     for task, per_model in sorted(tasks.items()):
@@ -68,10 +73,13 @@ def model_index(name: str, manifests: dict) -> list[dict]:
     for task, values in _bpc_tables(m).items():
         label = final_label(values)
         dataset = "UDHR" if task == "udhr-bpc" else "held-out text"
+        sources = (m.get("heldout_sources") or {}) if task == "heldout-bpc" else {}
         for lang, value in sorted((values.get(label) or {}).items()):
+            # heldout-bpc rows are source corpora: the dataset names the source and its language
+            name = f"{dataset} ({lang}, {sources[lang].get('language')})" if lang in sources else f"{dataset} ({lang})"
             results.append({
                 "task": {"type": "text-generation", "name": "Language modeling"},
-                "dataset": {"name": f"{dataset} ({lang})", "type": task, "config": lang},
+                "dataset": {"name": name, "type": task, "config": lang},
                 "metrics": [{"name": f"bits per character ({lang})", "type": "bpc", "value": value}],
             })
     for task, per_model in sorted((m.get("tasks") or {}).items()):

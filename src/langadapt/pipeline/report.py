@@ -90,7 +90,14 @@ def _eval_sections(m: dict, root: Path) -> list[Section]:
         s = Section("Bits per character (lower is better; comparable across tokenizers)")
         s.paragraphs.append("Each model scores the same texts; per-token perplexity is not shown because it cannot be "
                             "compared once the tokenizer changes.")
+        sources = met.get("heldout_sources") or {}
+        if sources and "heldout-bpc" in by_task:
+            s.tables.append(_text_table(met, by_task))
+            s.paragraphs.append(f"Held-out text: up to the same number of characters sampled evenly from each source's "
+                                f"held-out documents (never trained on); the mean rows are {met.get('heldout_bpc_average')}.")
         for task, table in by_task.items():
+            if sources and task in ("heldout-bpc", "udhr-bpc"):
+                continue
             models = list(table)
             langs = sorted({lang for v in table.values() for lang in v})
             s.tables.append(Table([f"{task}: language", *models],
@@ -114,6 +121,23 @@ def _eval_sections(m: dict, root: Path) -> list[Section]:
     if samples:
         out.append(samples)
     return out
+
+
+def _text_table(met: dict, by_task: dict) -> Table:
+    """Held-out bits per character per source, each language's mean over its sources, then UDHR."""
+    sources, held, means = met["heldout_sources"], by_task["heldout-bpc"], met.get("heldout_bpc") or {}
+    udhr = by_task.get("udhr-bpc") or {}
+    models = list(dict.fromkeys([*held, *udhr]))
+    rows = [[f"held-out {src} ({info.get('language')}, {_fmt(info.get('characters'))} chars)",
+             *(_fmt((held.get(mod) or {}).get(src)) for mod in models)] for src, info in sources.items()]
+    langs = list(dict.fromkeys(info.get("language") for info in sources.values()))
+    for lang in langs:
+        n = sum(1 for info in sources.values() if info.get("language") == lang)
+        if n > 1:
+            rows.append([f"held-out {lang}: mean of {n} sources", *(_fmt((means.get(mod) or {}).get(lang)) for mod in models)])
+    for lang in sorted({lang for v in udhr.values() for lang in v}):
+        rows.append([f"UDHR {lang}", *(_fmt((udhr.get(mod) or {}).get(lang)) for mod in models)])
+    return Table(["text", *models], rows)
 
 
 def _samples(results_path: str | None, limit: int = 4) -> Section | None:
@@ -161,7 +185,7 @@ def build_sections(recipe: Recipe, rundir: RunDir) -> list[Section]:
         sections += _eval_sections(manifests["eval"], root)
     baseline = root / "baseline" / "baseline.json"
     if baseline.is_file():
-        sections.append(_baseline_section(json.loads(baseline.read_text(encoding="utf-8"))))
+        sections.append(_baseline_section(json.loads(baseline.read_text(encoding="utf-8")), root))
     if "export" in manifests:
         export = manifests["export"]["outputs"].get("export")
         sections.append(Section("Use the result", code=[f"langadapt chat {export}", f"langadapt serve {export}",
@@ -169,10 +193,12 @@ def build_sections(recipe: Recipe, rundir: RunDir) -> list[Section]:
     return sections
 
 
-def _baseline_section(data: dict) -> Section:
+def _baseline_section(data: dict, root: Path | None = None) -> Section:
     s = Section("Against the naive route")
     s.paragraphs.append(data.get("description", ""))
     s.tables.append(Table(["run", *data.get("columns", [])], [[r[0], *(_fmt(v) for v in r[1:])] for r in data.get("rows", [])]))
+    if root is not None:
+        _image(s, root, data.get("chart"), "Bits per character per held-out source and UDHR, per run")
     return s
 
 
