@@ -3,6 +3,7 @@
     langadapt export --run-dir runs/demo-zh-tw --out exports/demo --dtype bf16
     langadapt export --model runs/demo/tokenizer/model --adapter runs/demo/pretrain/adapter --out exports/demo
     langadapt export --adapter my-lora/ --out merged/ --version 2025.01.31 --push-to-hub me/my-model
+    langadapt export --run-dir runs/demo-zh-tw --out exports/demo --format gguf --gguf-type q8_0
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ Merge LoRA adapters (new-token rows included) into the weights and save a standa
 safetensors checkpoint with the extended tokenizer, chat template, generation_config.json
 and a model card written from the run's manifests. The merged logits are checked against
 base+adapter; the export fails if they differ beyond the dtype's tolerance.
+
+--format gguf also writes <out>/<name>-<gguf-type>.gguf (f32, f16, bf16 or q8_0) for llama.cpp,
+Ollama and LM Studio, extended tokenizers included: the pre-tokenizer is named from tokenizer.json's
+split rules (override with --gguf-pre), then the file is read back with transformers' GGUF loader
+and must give the same token ids and close logits.
 """
 
 
@@ -108,10 +114,21 @@ def main(args: argparse.Namespace) -> int:
                     manifests=manifests, heldout=heldout, changelog_store=store)
     done = run_export(job)
     record = done["record"]
+    if cfg.format == "gguf":
+        from langadapt.export.gguf import export_gguf
+
+        record["gguf"] = export_gguf(done["folder"], cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify,
+                                     texts=heldout[: cfg.verify_texts]).as_dict()
     print(f"exported v{record['version']} to {done['folder']} ({record.get('format')}, card {done['card']})")
     for what, result in (record.get("verification") or {}).items():
         print(f"  check {what}: max logit difference {result['max_abs_diff']:.3g} "
               f"(relative {result['relative_diff']:.2g}, tolerance {result['tolerance']:g}), top-1 agreement {result['top1_agreement']:.1%}")
+    if record.get("gguf"):
+        g = record["gguf"]
+        check = g.get("verification") or {}
+        print(f"  gguf: {g['path']} ({g['gguf_type']}, pre-tokenizer {g['pre_tokenizer'] or 'none (sentencepiece)'}, "
+              f"{g['bytes'] / 1e6:.1f} MB)" + (f", read back: same token ids, max logit difference "
+                                              f"{check['max_relative_diff']:.3g} of their spread" if check else ""))
     if record.get("hub_url"):
         print(f"  pushed: {record['hub_url']}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from langadapt.config.base import Section
 
@@ -23,3 +23,15 @@ class ExportConfig(Section):
     tdp_watts: float | None = Field(None, gt=0, description="Power draw per training device in watts (default: looked up from the recorded hardware name).")
     push_to_hub: str | None = Field(None, description="Hub repository to upload to (needs network and a token).")
     private: bool = Field(False, description="Create the Hub repository as private.")
+    format: Literal["safetensors", "gguf"] = Field(
+        "safetensors", description="`gguf`: also write <out>/<name>-<gguf_type>.gguf for llama.cpp, Ollama and LM Studio, "
+                                   "read back with transformers' GGUF loader and checked.")
+    gguf_type: Literal["f32", "f16", "bf16", "q8_0"] = Field("q8_0", description="Weight type of the GGUF file.")
+    gguf_pre: str | None = Field(None, description="llama.cpp pre-tokenizer name for a byte-level tokenizer "
+                                                   "(default: read from tokenizer.json's split rules, e.g. gpt-2, smollm, llama-bpe).")
+
+    @model_validator(mode="after")
+    def _gguf_needs_merge(self) -> "ExportConfig":
+        if self.format == "gguf" and not self.merge:
+            raise ValueError("format gguf needs merged weights (merge: true); llama.cpp has no adapter-only GGUF here")
+        return self

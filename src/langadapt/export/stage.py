@@ -54,6 +54,12 @@ def run(ctx: StageContext) -> StageResult:
                     changelog_store=ctx.run_dir.root / CHANGELOG_STORE)
     done = run_export(job)
     record = done["record"]
+    outputs = {"export": str(out), "card": str(done["card"])}
+    if cfg.format == "gguf":
+        from langadapt.export.gguf import export_gguf
+
+        gguf = export_gguf(out, cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify, texts=job.heldout)
+        outputs["gguf"] = str(gguf.path)
     info = record.get("info") or {}
     metrics = {
         "version": record["version"],
@@ -75,4 +81,7 @@ def run(ctx: StageContext) -> StageResult:
             metrics["co2_kg"] = record["energy"]["co2_kg"]
     if record.get("hub_url"):
         metrics["hub_url"] = record["hub_url"]
-    return StageResult(outputs={"export": str(out), "card": str(done["card"])}, metrics=metrics)
+    if "gguf" in outputs:
+        metrics.update(gguf_type=gguf.gguf_type, gguf_bytes=gguf.bytes, gguf_pre_tokenizer=gguf.pre_tokenizer,
+                       gguf_verify_relative_diff=gguf.verification.get("max_relative_diff"))
+    return StageResult(outputs=outputs, metrics=metrics)
