@@ -226,6 +226,9 @@ def test_error_shapes_for_routes_methods_types_hosts_and_docs(server):
 def test_limits_answer_413(server):
     err = _error(_post(server, "/v1/completions", content=b'{"prompt": "' + b"x" * (5 << 20) + b'"}'), 413)
     assert "--max-body-bytes" in err["message"]
+    # Chunked: no Content-Length to check up front, so the limit is kept while reading.
+    chunks = iter([b'{"prompt": "'] + [b"x" * 65536] * 80 + [b'"}'])
+    assert "--max-body-bytes" in _error(_post(server, "/v1/completions", content=chunks), 413)["message"]
     err = _error(_post(server, "/v1/completions", {"model": "tiny", "prompt": ["a"] * 8, "n": 16, "max_tokens": 1}), 413)
     assert "--max-choices" in err["message"] and err["param"] == "n"
     err = _error(_post(server, "/v1/completions", {"model": "tiny", "prompt": "a", "stop": ["y" * 1500] * 2}), 413)
@@ -250,6 +253,8 @@ def test_tokenize_and_detokenize_like_vllm(server):
     assert chat["tokens"] == engine.tokenizer(rendered, add_special_tokens=False).input_ids
     strs = _post(server, "/tokenize", {"prompt": "Hi", "return_token_strs": True}).json()["token_strs"]
     assert strs == engine.tokenizer.convert_ids_to_tokens(engine.tokenizer("Hi").input_ids)
+    info = httpx.get(server[0].url + "/tokenizer_info", headers={"Authorization": f"Bearer {KEY}"}).json()
+    assert info["eos_token"] == engine.tokenizer.eos_token and info["model_max_length"] == engine.context_length
     _error(_post(server, "/tokenize", {"model": "tiny"}), 400)
     _error(_post(server, "/tokenize", {"model": "other", "prompt": "x"}), 404)
     _error(_post(server, "/detokenize", {"tokens": [-1]}), 400)

@@ -130,8 +130,9 @@ def register(sub) -> None:
     p.set_defaults(func=_chat)
 
     p = sub.add_parser("serve", help="OpenAI-compatible HTTP API.", description=(
-        "OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models, /health. "
-        "Concurrent requests are batched together."))
+        "OpenAI-compatible server: /v1/chat/completions, /v1/completions, /v1/models, /health, vLLM's "
+        "/tokenize, /detokenize and /tokenizer_info, Prometheus /metrics. Concurrent requests are batched "
+        "together; every error is an OpenAI-style JSON error, and the limits below answer 413 or 429."))
     _model_args(p)
     p.add_argument("--host", default="127.0.0.1", help="Address to bind [default: 127.0.0.1, this machine only].")
     p.add_argument("--port", type=int, default=8000, help="Port [default: 8000].")
