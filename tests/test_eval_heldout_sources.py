@@ -78,6 +78,7 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
     from langadapt.pipeline.report import build_sections
     from langadapt.rundir import RunDir, StageRecord
     from langadapt.stages import StageContext
+    from langadapt.tokenizer.stage import run as tok_run
 
     # numbered lines keep every document distinct (no dedup); 30 per source, half held out by hash
     (tmp_path / "poems.txt").write_text("\n".join(f"{POEM_LINES[i % 4]}其{i}" for i in range(30)) + "\n", encoding="utf-8")
@@ -88,7 +89,7 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
         "name": "t", "base_model": str(tiny_model_dir), "languages": ["zh-Hant"], "run_dir": str(tmp_path / "runs"),
         "corpora": [{"name": "tang-poems", "path": "poems.txt"}, {"name": "zh-tw-prose", "path": "prose.txt"},
                     {"name": "en-prose", "path": "en.txt", "language": "en", "role": "replay"}],
-        "clean": {"heldout_fraction": 0.5, "min_chars": 5},
+        "clean": {"heldout_fraction": 0.5, "min_chars": 5}, "tokenizer": {"new_tokens": 30, "report_chars": 200},
         "eval": {"tasks": ["udhr-bpc"], "compare": ["base", "pretrain"], "max_chars": 300, "batch_size": 4},
     })
     recipe._source = tmp_path / "recipe.yaml"
@@ -98,6 +99,20 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
     clean = clean_run(StageContext(recipe, clean_dir, rundir))
     held = [json.loads(line) for line in Path(clean.outputs["heldout"]).open(encoding="utf-8")]
     assert {d["source"] for d in held} == {"tang-poems", "zh-tw-prose", "en-prose"}
+
+    # the tokenizer stage: tokens/char and bits/char right after extension, per source too
+    tok_dir = rundir.stage_dir("tokenizer")
+    tok_dir.mkdir(parents=True, exist_ok=True)
+    tok = tok_run(StageContext(recipe, tok_dir, rundir, artifacts={"clean.corpus": clean.outputs["corpus"],
+                                                                   "clean.heldout": clean.outputs["heldout"]}))
+    tm = tok.metrics
+    assert tm["heldout_source_languages"] == {"tang-poems": "zh-Hant", "zh-tw-prose": "zh-Hant", "en-prose": "en"}
+    for key in ("tokens_per_char_by_source_before", "tokens_per_char_by_source_after", "bpc_by_source_before",
+                "bpc_by_source_after_init"):
+        assert set(tm[key]) == set(tm["heldout_source_languages"]), key
+    assert tm["tokens_per_char_by_source_after"]["zh-tw-prose"] < tm["tokens_per_char_by_source_before"]["zh-tw-prose"]
+    assert tm["bpc_by_source_before"]["tang-poems"] != tm["bpc_by_source_before"]["zh-tw-prose"]
+    assert "zh-Hant" in tm["tokens_per_char_before"]  # the per-language figures stay
 
     eval_dir = rundir.stage_dir("eval")
     eval_dir.mkdir(parents=True, exist_ok=True)
@@ -125,11 +140,14 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
 
     rundir.write_manifest(StageRecord("clean", "x", {}, {}, clean.outputs, clean.metrics))
     rundir.write_manifest(StageRecord("eval", "y", {}, {}, result.outputs, m))
+    rundir.write_manifest(StageRecord("tokenizer", "z", {}, {}, tok.outputs, tm))
     report = to_markdown("r", build_sections(recipe, rundir))
     for src in ("tang-poems", "zh-tw-prose", "en-prose"):
         row = next(line for line in report.splitlines() if line.startswith(f"| held-out {src} ("))
         assert f"{by_source['base'][src]:.3f}" in row
     assert "| held-out zh-Hant: mean of 2 sources |" in report and "| UDHR zh-Hant |" in report
+    tok_row = next(line for line in report.splitlines() if line.startswith("| zh-tw-prose (zh-Hant) |"))
+    assert f"{tm['bpc_by_source_after_init']['zh-tw-prose']:.3f}" in tok_row and tok_row.rstrip(" |").endswith("x")
 
     card = "\n".join(evaluation(rundir.manifests(), {}))
     assert "| tang-poems (zh-Hant) |" in card and "| zh-tw-prose (zh-Hant) |" in card

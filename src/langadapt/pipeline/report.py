@@ -65,8 +65,24 @@ def _tokenizer_section(m: dict, root: Path) -> Section:
     if bpc_b or bpc_a:
         s.tables.append(Table(["language", "bits/char base", "bits/char right after extension"],
                               [[lang, _fmt(bpc_b.get(lang)), _fmt(bpc_a.get(lang))] for lang in sorted(set(bpc_b) | set(bpc_a))]))
+    by_source = _tokenizer_by_source(met)
+    if by_source:
+        s.tables.append(by_source)
     _image(s, root, m["outputs"].get("chart"), "Tokens per character, base vs extended")
     return s
+
+
+def _tokenizer_by_source(met: dict) -> Table | None:
+    """Per held-out source corpus: tokens/char and bits/char of the base and right after extension."""
+    langs = met.get("heldout_source_languages") or {}
+    if not langs:
+        return None
+    tb, ta = met.get("tokens_per_char_by_source_before") or {}, met.get("tokens_per_char_by_source_after") or {}
+    bb, ba = met.get("bpc_by_source_before") or {}, met.get("bpc_by_source_after_init") or {}
+    rows = [[f"{src} ({lang})", _fmt(tb.get(src)), _fmt(ta.get(src)), _fmt(bb.get(src)), _fmt(ba.get(src)),
+             f"{ba[src] / bb[src]:.2f}x" if bb.get(src) and ba.get(src) else "-"] for src, lang in langs.items()]
+    return Table(["held-out source", "tokens/char base", "tokens/char extended", "bits/char base",
+                  "bits/char right after extension", "ratio to base"], rows)
 
 
 def _train_section(stage: str, m: dict, root: Path) -> Section:

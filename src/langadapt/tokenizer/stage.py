@@ -43,6 +43,11 @@ def run(ctx: Any) -> Any:
         outputs, metrics = report_tokens(recipe.base_model, model_dir, heldout, out_dir, info)
     else:
         outputs, metrics = assess_extension(recipe.base_model, model_dir, heldout, cfg, out_dir, extension=extension)
+    from langadapt.tokenizer.by_source import assess_by_source, heldout_by_source
+
+    # the same figures per held-out source corpus (poems vs each prose source), sampled evenly
+    metrics.update(assess_by_source(recipe.base_model, model_dir, heldout_by_source(heldout_path, cfg.report_chars or 50_000),
+                                    score=bool(cfg.report_chars) and not tokenizer_only))
     metrics["learn_seconds"] = round(extension.seconds, 2)
     metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
     metrics["corpus_chars"] = extension.stats.get("corpus_chars")
