@@ -37,7 +37,7 @@ def register(sub) -> None:
     p.add_argument("--label", action="append", default=[], help="Column label for each --model, in order.")
     p.add_argument("--tasks", action="append", help="Comma-separated tasks (built-in names or task files).")
     p.add_argument("--languages", action="append", help="Comma-separated languages for UDHR tasks, e.g. en,zh-Hant,bo.")
-    p.add_argument("--heldout", help="Held-out JSONL {text, language} for the heldout-bpc task.")
+    p.add_argument("--heldout", help="Held-out JSONL {text, language[, source]} for the heldout-bpc task (scored per source).")
     p.add_argument("--out", default="eval-results", help="Folder for results.json, results.md and results.png.")
     p.add_argument("--judge-url", help="OpenAI-compatible base URL of a judge model (enables pairwise judging).")
     p.add_argument("--judge-model", help="Judge model name at --judge-url.")

@@ -31,7 +31,7 @@ class EvalConfig(Section):
     backend: Literal["native", "lm-eval"] = Field("native", description="`native` runs langadapt's tasks; `lm-eval` hands the tasks to lm-evaluation-harness.")
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field("fp32", description="Dtype models are loaded in for evaluation (fp32 on CPU).")
     load_in: Literal["8bit", "4bit"] | None = Field(None, description="Load the models with 8-bit or 4-bit weights (bitsandbytes; needs a CUDA GPU) to fit larger models in memory.")
-    max_chars: int = Field(5_000, ge=100, description="Most characters of text scored per language (UDHR: the same articles in every language, up to this many characters in the longest).")
+    max_chars: int = Field(5_000, ge=100, description="Most characters of text scored per language (UDHR: the same articles in every language, up to this many characters in the longest) and per held-out source corpus (heldout-bpc: sampled evenly from each source's held-out documents).")
     window: int = Field(1024, ge=16, description="Sliding-window length in tokens for long documents.")
     stride: int = Field(512, ge=1, description="Tokens the window advances; tokens scored once each with this much left context.")
     batch_size: int = Field(8, ge=1, description="Windows or prompts per forward pass.")
