@@ -183,3 +183,35 @@ def test_extend_model_with_calibrated_init_records_the_fit(tiny_model_dir, tmp_p
     assert info["calibration"]["pieces_fitted"] > 0
     saved = json.loads((tmp_path / "out" / EXTENSION_FILE).read_text(encoding="utf-8"))
     assert saved["calibration"] == info["calibration"]
+
+
+def test_fitted_init_unties_fits_both_sides_and_keeps_base_rows(tiny_model_dir, extension):
+    """Init `fitted`: input rows distilled, output rows fitted (untied); every base row stays as it was."""
+    texts = list(islice(iter_texts([_tang()]), 80))
+    base = _tiny(tiny_model_dir)
+    old = base.get_input_embeddings().weight.detach().clone()
+    mean_model, model = _tiny(tiny_model_dir), _tiny(tiny_model_dir)
+    extend_embeddings(mean_model, extension.base, extension.pieces, extension.first_id, init="mean")
+    fit = {"ext_tokenizer": extension.extended.full(), "texts": texts, "max_chars": 3000,
+           "sep_id": 0, "distill_epochs": 2, "output_steps": 60, "progress": False}
+    info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="fitted", calibration=fit)
+    first, end = info["new_token_ids"]
+    stats = info["calibration"]
+    assert stats["untied"] and not info["tied"] and model.config.tie_word_embeddings is False
+    emb, head = model.get_input_embeddings().weight.detach(), model.get_output_embeddings().weight.detach()
+    assert emb.data_ptr() != head.data_ptr()
+    assert torch.equal(emb[:first], old) and torch.equal(head[:first], old)
+    mean = mean_model.get_input_embeddings().weight.detach()
+    assert not torch.equal(emb[first:end], mean[first:end]) and not torch.equal(head[first:end], mean[first:end])
+    assert not torch.equal(emb[first:end], head[first:end])
+    assert stats["input"]["last_epoch_mse"] < stats["input"]["first_epoch_mse"]
+    assert stats["output"]["heldout_nll_after"] < stats["output"]["heldout_nll_before"]
+    # Text made only of base tokens runs through exactly the base network: same hidden states, and the
+    # base tokens' logits are unchanged (only the new rows' share of the softmax moves).
+    ids = torch.tensor([[5, 17, 300, 42, 9]])
+    with torch.no_grad():
+        want = base(ids).logits[0]
+        got = model(ids).logits[0, :, :first]
+    assert torch.allclose(got, want, atol=1e-5)
+    with pytest.raises(UserError, match="fitted needs training text"):
+        extend_embeddings(_tiny(tiny_model_dir), extension.base, extension.pieces, extension.first_id, init="fitted")

@@ -168,3 +168,37 @@ def test_sentencepiece_method_refuses_byte_level_base(base_tok, poems):
 
     with pytest.raises(UserError, match="byte-level"):
         extend_tokenizer(base_tok, poems[0][:50], TokenizerConfig(new_tokens=10, method="sentencepiece"), progress=False)
+
+
+def test_auto_size_follows_the_planned_training_tokens(base_tok, poems):
+    """`new_tokens: auto`: a larger training budget keeps more pieces; each kept piece clears the bar."""
+    from langadapt.errors import UserError
+    from langadapt.tokenizer.extend_hf import apply_pieces
+    from langadapt.tokenizer.learn_bpe import learn_pieces
+    from langadapt.tokenizer.vocab_size import choose_size
+
+    train, _ = poems
+    sizes = {}
+    for budget in (20_000, 200_000, 2_000_000):
+        cfg = TokenizerConfig(new_tokens="auto", auto_max_tokens=1500, auto_min_occurrences=20,
+                              auto_training_tokens=budget, init="mean")
+        ext = extend_tokenizer(base_tok, train, cfg, progress=False)
+        choice = ext.stats["size_choice"]
+        assert choice["learned"] >= len(ext.pieces) == choice["new_tokens"] > 0
+        assert f"{budget:,}" in choice["reason"]
+        sizes[budget] = len(ext.pieces)
+    assert sizes[20_000] < sizes[200_000] < sizes[2_000_000] <= 1500, sizes
+    # The rule itself: every kept piece is expected at least min_occurrences times in the budget.
+    base = TokenizerJson.from_tokenizer(base_tok)
+    learned = learn_pieces(base, train, new_tokens=600, progress=False)
+    choice = choose_size(base, learned, train[:800], training_tokens=50_000, min_occurrences=30)
+    full = apply_pieces(base, learned.new_pieces, learned.merges).full()
+    counts: dict[int, int] = {}
+    for enc in full.encode_batch(train[:800], add_special_tokens=False):
+        for tok in enc.ids:
+            counts[tok] = counts.get(tok, 0) + 1
+    scale = 50_000 / choice.sample_tokens
+    frequent = sum(1 for p in learned.new_pieces if counts.get(full.token_to_id(p), 0) * scale >= 30)
+    assert choice.new_tokens == frequent
+    with pytest.raises(UserError, match="auto_training_tokens"):
+        extend_tokenizer(base_tok, train[:50], TokenizerConfig(new_tokens="auto", init="mean"), progress=False)

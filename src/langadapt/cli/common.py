@@ -25,7 +25,10 @@ def _scalar_type(annotation: Any) -> type | None:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _scalar_type(args[0]) if len(args) == 1 else None
+        if len(args) == 1:
+            return _scalar_type(args[0])
+        # A number or a keyword (`new_tokens: 8000 | auto`): passed on as text, the config validates it.
+        return str if all(_scalar_type(a) in (int, float, str) for a in args) else None
     if origin is typing.Literal:
         return str
     if annotation in (int, float, str, bool):
@@ -54,8 +57,9 @@ def add_config_flags(parser: argparse.ArgumentParser, model: type[BaseModel], se
         if typing.get_origin(field.annotation) is typing.Literal:
             choices = list(typing.get_args(field.annotation))
         else:
-            inner = [a for a in typing.get_args(field.annotation) if typing.get_origin(a) is typing.Literal]
-            if inner:
+            members = [a for a in typing.get_args(field.annotation) if a is not type(None)]
+            inner = [a for a in members if typing.get_origin(a) is typing.Literal]
+            if inner and len(members) == 1:
                 choices = list(typing.get_args(inner[0]))
         dest = f"cfg__{section}__{name}"
         if kind is bool:

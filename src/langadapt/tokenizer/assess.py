@@ -68,7 +68,7 @@ def assess_extension(base_model: str, extended_dir: str | os.PathLike, heldout: 
                 extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init=init,
                                   token_counts=extension.learned.base_token_counts,
                                   pad_to_multiple_of=cfg.pad_to_multiple_of,
-                                  calibration=calibration_inputs(extension, cfg, base_tok) if init == "calibrated" else None)
+                                  calibration=calibration_inputs(extension, cfg, base_tok, init))
                 bpc[f"extended ({init} init)"] = _bpc_of(model, ext_tok, heldout, cfg.report_chars)
                 del model
 

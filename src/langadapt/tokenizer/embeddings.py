@@ -5,11 +5,13 @@
 
 Each new piece is spelled under the base tokenizer (its decomposition); its row starts from the
 embeddings of those base tokens:
-- mean: their plain mean (default; bounds how far the model's predictions move, Hewitt 2021);
+- mean: their plain mean (bounds how far the model's predictions move, Hewitt 2021);
 - freq-weighted: smooth-inverse-frequency weights a / (a + p(token)) (Arora et al. 2017), so rare,
   informative sub-tokens count more than ubiquitous lead bytes;
 - focus: FOCUS-style sparse mix: sparsemax over the similarity of each overlapping base token
   (every base token whose text occurs inside the new piece) to the decomposition mean;
+- fitted: the mean, then fitted to the base model on training text (tokenizer/fit_rows.py): input
+  rows by token distillation, output rows (untied) by a softmax fit; default;
 - calibrated: the mean, then the output side refitted so each piece gets the base model's
   probability of its whole spelling (tokenizer/calibrate.py; needs training text and one pass of
   the base model over it);
@@ -26,8 +28,10 @@ from typing import Any, Literal
 from langadapt.errors import UserError
 from langadapt.tokenizer.pieces import TokenizerJson
 
-InitMethod = Literal["mean", "random", "freq-weighted", "focus", "calibrated"]
-INIT_METHODS: tuple[str, ...] = ("mean", "random", "freq-weighted", "focus", "calibrated")
+InitMethod = Literal["fitted", "mean", "random", "freq-weighted", "focus", "calibrated"]
+INIT_METHODS: tuple[str, ...] = ("fitted", "mean", "random", "freq-weighted", "focus", "calibrated")
+# Inits that start from the mean and then fit rows on training text (they need `calibration`).
+FITTED_INITS = ("fitted", "calibrated")
 SIF_A = 1e-3
 
 
@@ -112,15 +116,16 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
                       calibration: dict | None = None) -> dict:
     """Resize `model` in place for ids up to first_id + len(pieces) and initialise the new rows.
 
-    `calibration` (init `calibrated` only): keyword arguments of `calibrate.calibrate_rows`, at least
-    {"ext_tokenizer": the extended tokenizers.Tokenizer, "texts": training texts}.
+    `calibration` (inits `fitted` and `calibrated`): keyword arguments of `fit_rows.fit_new_rows` or
+    `calibrate.calibrate_rows`, at least {"ext_tokenizer": the extended tokenizers.Tokenizer,
+    "texts": training texts}.
     """
     import torch
 
     if init not in INIT_METHODS:
         raise UserError(f"unknown init {init!r}; choose one of {', '.join(INIT_METHODS)}")
-    if init == "calibrated" and not (calibration and calibration.get("texts")):
-        raise UserError("init calibrated needs training text to measure the base model's predictions on")
+    if init in FITTED_INITS and not (calibration and calibration.get("texts")):
+        raise UserError(f"init {init} needs training text to measure the base model's predictions on")
     emb_in = model.get_input_embeddings()
     old_rows = emb_in.weight.shape[0]
     if first_id > old_rows:
@@ -141,7 +146,7 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
             # Base rows stay as they were; only [first_id, needed) get the chosen init.
             param[:first_id] = matrix_old[:first_id].to(param.dtype)
             if pieces:
-                start_from = "mean" if init == "calibrated" else init
+                start_from = "mean" if init in FITTED_INITS else init
                 rows = new_rows(matrix_old[:first_id], base, pieces, decomp, start_from, token_counts, std, seed)
                 param[first_id:needed] = rows.to(param.dtype)
             if size > needed:
@@ -153,6 +158,11 @@ def extend_embeddings(model: Any, base: TokenizerJson, pieces: list[str], first_
         from langadapt.tokenizer.calibrate import calibrate_rows
 
         fit = calibrate_rows(model, decomp, first_id, **calibration)
+    elif init == "fitted" and pieces:
+        from langadapt.tokenizer.fit_rows import fit_new_rows
+
+        fit = fit_new_rows(model, decomp, first_id, **calibration)
+        tied = tied and not fit["untied"]
     return {
         "base_vocab_size": first_id,
         "new_token_ids": [first_id, needed],

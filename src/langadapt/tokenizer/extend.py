@@ -22,6 +22,7 @@ from langadapt.errors import UserError
 from langadapt.tokenizer.extend_hf import apply_pieces, extend_tokenizer_json, save_tokenizer
 from langadapt.tokenizer.learn_bpe import LearnedPieces, learn_pieces
 from langadapt.tokenizer.pieces import TokenizerJson
+from langadapt.tokenizer.vocab_size import choose_size, truncate
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +45,6 @@ class TokenizerExtension:
         return [self.first_id, self.first_id + len(self.pieces)]
 
 
-def _truncate(learned: LearnedPieces, keep_pieces: int) -> LearnedPieces:
-    """The first `keep_pieces` new pieces and the merges that need only those (a valid, smaller extension)."""
-    kept = learned.new_pieces[:keep_pieces]
-    allowed = set(kept)
-    chars = [c for c in learned.new_chars if c in allowed]
-    merges, known_new = [], set(chars)
-    made_by_merge = set(learned.new_pieces) - set(learned.new_chars)
-    for a, b in learned.merges:
-        parts_ok = all(p not in made_by_merge and p not in learned.new_chars or p in known_new for p in (a, b))
-        result = a + b
-        if not parts_ok or (result in made_by_merge and result not in allowed):
-            continue
-        merges.append((a, b))
-        known_new.add(result)
-    return LearnedPieces(new_chars=chars, merges=merges, new_pieces=kept,
-                         base_token_counts=learned.base_token_counts, stats=dict(learned.stats, new_pieces=len(kept)))
-
-
 def _tokens_per_char(tj: TokenizerJson, sample: list[str]) -> float:
     tk = tj.full()
     enc = tk.encode_batch(sample, add_special_tokens=False)
@@ -76,12 +59,12 @@ def _fit_to_target(base: TokenizerJson, learned: LearnedPieces, target: float, s
         return learned
     while lo < hi:
         mid = (lo + hi) // 2
-        part = _truncate(learned, mid)
+        part = truncate(learned, mid)
         if _tokens_per_char(apply_pieces(base, part.new_pieces, part.merges), sample) <= target:
             hi = mid
         else:
             lo = mid + 1
-    return _truncate(learned, lo)
+    return truncate(learned, lo)
 
 
 def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerConfig, progress: bool = True) -> TokenizerExtension:
@@ -95,12 +78,13 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
     sample: list[str] = []
     sample_chars = 0
     reservoir: list[str] = []
-    reservoir_size = max(200, cfg.calibration_chars // 20) if cfg.init == "calibrated" or cfg.compare_inits else 0
+    reservoir_size = max(200, cfg.calibration_chars // 20) if cfg.init in ("calibrated", "fitted") or cfg.compare_inits or cfg.new_tokens == "auto" else 0
     rng = random.Random(0)
 
     def keep_sample(stream: Iterable[str]) -> Iterable[str]:
         # A slice of the training text (never held-out text) to aim `target_tokens_per_char` at, and
-        # a uniform sample of its documents (the corpus is ordered by source) for init `calibrated`.
+        # a uniform sample of its documents (the corpus is ordered by source) for the fitted inits and
+        # for sizing the vocabulary (`new_tokens: auto`).
         nonlocal sample_chars
         for seen, text in enumerate(stream):
             if sample_chars < 200_000:
@@ -112,24 +96,41 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
                 reservoir[slot] = text
             yield text
 
-    learned = learn_pieces(base, keep_sample(texts), new_tokens=cfg.new_tokens or 8000,
+    auto = cfg.new_tokens == "auto"
+    if auto and not cfg.auto_training_tokens:
+        raise UserError("tokenizer.new_tokens: auto sizes the vocabulary for the planned training tokens: set "
+                        "tokenizer.auto_training_tokens, or pretrain.max_steps")
+    learned = learn_pieces(base, keep_sample(texts), new_tokens=cfg.auto_max_tokens if auto else (cfg.new_tokens or 8000),
                            min_frequency=cfg.min_frequency, max_chars=cfg.max_corpus_chars,
                            max_piece_length=cfg.max_piece_length, keep_ascii=cfg.keep_ascii_pieces, progress=progress)
+    size_choice = None
+    if auto:
+        size_choice = choose_size(base, learned, reservoir, cfg.auto_training_tokens, cfg.auto_min_occurrences)
+        log.warning("tokenizer.new_tokens auto: %s", size_choice.reason)
+        learned = truncate(learned, size_choice.new_tokens)
     if cfg.target_tokens_per_char:
         learned = _fit_to_target(base, learned, cfg.target_tokens_per_char, sample)
     extended, pieces = extend_tokenizer_json(base, learned)
     seconds = time.perf_counter() - start
     stats = dict(learned.stats, new_pieces=len(pieces), seconds=round(seconds, 2))
+    if size_choice:
+        stats["size_choice"] = size_choice.to_dict()
     rng.shuffle(reservoir)
     return TokenizerExtension(base=base, extended=extended, pieces=pieces, learned=learned,
                               first_id=base.max_id + 1, seconds=seconds, stats=stats, calibration_texts=reservoir)
 
 
-def calibration_inputs(ext: TokenizerExtension, cfg: TokenizerConfig, base_tokenizer: Any) -> dict:
-    """What init `calibrated` needs: the extended tokenizer, training text and the fit settings."""
+def calibration_inputs(ext: TokenizerExtension, cfg: TokenizerConfig, base_tokenizer: Any, init: str | None = None) -> dict | None:
+    """What inits `fitted` and `calibrated` need: the extended tokenizer, training text and the fit settings."""
+    init = init or cfg.init
     sep = base_tokenizer.eos_token_id if base_tokenizer.eos_token_id is not None else 0
-    return {"ext_tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
-            "ridge": cfg.calibration_ridge, "sep_id": sep}
+    common = {"ext_tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
+              "sep_id": sep}
+    if init == "calibrated":
+        return {**common, "ridge": cfg.calibration_ridge}
+    if init == "fitted":
+        return {**common, "distill_epochs": cfg.fit_distill_epochs, "output_steps": cfg.fit_output_steps}
+    return None
 
 
 def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: TokenizerConfig) -> dict:
@@ -184,7 +185,7 @@ def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: Toke
     model = load_model(base_model, dtype="fp32")
     emb = extend_embeddings(model, ext.base, ext.pieces, ext.first_id, init=cfg.init,
                             token_counts=ext.learned.base_token_counts, pad_to_multiple_of=cfg.pad_to_multiple_of,
-                            calibration=calibration_inputs(ext, cfg, base_tok) if cfg.init == "calibrated" else None)
+                            calibration=calibration_inputs(ext, cfg, base_tok))
     info = extension_info(base_model, ext, emb, cfg)
     with atomic_dir(out_dir) as tmp:
         save_plain(model, tmp)

@@ -26,6 +26,12 @@ def run(ctx: Any) -> Any:
 
     recipe = ctx.recipe
     cfg = recipe.tokenizer
+    if cfg.new_tokens == "auto" and not cfg.auto_training_tokens:
+        from langadapt.tokenizer.vocab_size import planned_training_tokens
+
+        planned = planned_training_tokens(recipe.pretrain)
+        if planned:
+            cfg = cfg.model_copy(update={"auto_training_tokens": planned})
     corpus = ctx.artifact("clean.corpus")
     if not corpus or not Path(corpus).exists():
         raise UserError("the tokenizer stage needs the cleaned corpus (clean.corpus); run the clean stage first")

@@ -183,7 +183,9 @@ def plan_arch(recipe) -> Arch:
 def plan_recipe(recipe, gpu: str, num_gpus: int = 1, tokens: float | None = None, strategy: str | None = None) -> dict:
     arch = plan_arch(recipe)
     strategy = strategy or getattr(recipe.hardware, "strategy", "ddp")
-    new_tokens = (recipe.tokenizer.new_tokens or 0) if recipe.tokenizer.enabled else 0
+    tok = recipe.tokenizer
+    # `auto` keeps at most auto_max_tokens pieces: plan for the largest vocabulary it can choose.
+    new_tokens = (tok.auto_max_tokens if tok.new_tokens == "auto" else (tok.new_tokens or 0)) if tok.enabled else 0
     stages = {}
     for name in ("pretrain", "sft"):
         cfg = getattr(recipe, name)

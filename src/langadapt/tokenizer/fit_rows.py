@@ -1,0 +1,228 @@
+"""Fit new rows to the base model's own behaviour on training text (init `fitted`, the default).
+
+    from langadapt.tokenizer.fit_rows import fit_new_rows
+    stats = fit_new_rows(model, decomp, first_id, ext_tokenizer=extended, texts=training_texts)
+
+Why: a new piece p spells base tokens t1..tk. Right after extension the extended model must behave,
+on text that uses p, as the base model does on the spelling. Two things have to hold, and a
+mean-of-sub-tokens row gives neither:
+- input side: after reading p, the hidden states must be those the base model has after reading
+  t1..tk. Token distillation (Dobler et al., ICLR 2026): the new input rows are fitted by gradient
+  descent, with every other weight frozen, so that the extended model's final hidden state at each
+  position of training text matches the base model's at the end of the same token's spelling
+  (the targets are the base model's hidden states on the spelled-out text, computed once);
+- output side: p must get the probability the base model gives its spelling, and no mass where it
+  does not occur. The new output rows are fitted with the softmax (cross-entropy) objective on the
+  same text, segmented with the extended tokenizer, over the extended model's own hidden states:
+  the base part of every softmax is fixed (its log-normaliser is computed once), so only the new
+  rows' logits are recomputed and the problem is convex in them. An L2 pull towards the starting
+  (mean) row and early stopping on a tenth of the positions kept aside keep rarely seen pieces
+  near the mean.
+A tied model (SmolLM2, Llama-3.2-1B/3B) has one row per token for both roles, and the two fits want
+different vectors, so the model is untied first (the output matrix becomes its own copy; base rows
+keep identical values in both). `tie_word_embeddings` is set to False so save, training (new rows
+train in embed_tokens and lm_head) and export keep the two matrices apart.
+
+Base rows are never changed, so text without new pieces (English, code) is encoded and scored
+exactly as before, except for the little mass the new output rows take; the fit's negatives from
+English replay text push that towards zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AlignedWindow:
+    """One stretch of training text as extended ids and as the base ids that spell them.
+
+    `align[j]` is the index in `base_ids` of the last base token of extended token j (both
+    sequences start with the same separator token)."""
+    ext_ids: list[int]
+    base_ids: list[int]
+    align: list[int]
+
+
+def aligned_windows(ext_tokenizer: Any, decomp: Sequence[Sequence[int]], first_id: int, texts: Iterable[str],
+                    max_chars: int, window: int = 256, sep_id: int = 0) -> list[AlignedWindow]:
+    """Training texts cut into windows of at most `window` extended tokens, each with its spelling."""
+    out: list[AlignedWindow] = []
+    used = 0
+    for text in texts:
+        if used >= max_chars:
+            break
+        text = text[: max_chars - used]
+        used += len(text)
+        ids = ext_tokenizer.encode(text, add_special_tokens=False).ids
+        for start in range(0, len(ids), window):
+            chunk = ids[start:start + window]
+            base_ids, align = [sep_id], [0]
+            for tok in chunk:
+                base_ids.extend((decomp[tok - first_id] or [tok]) if tok >= first_id else [tok])
+                align.append(len(base_ids) - 1)
+            out.append(AlignedWindow([sep_id, *chunk], base_ids, align))
+    return out
+
+
+def untie(model: Any) -> bool:
+    """Give the output layer its own copy of a tied embedding matrix; True when it was tied."""
+    import torch
+
+    emb, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if head is None or head.weight.data_ptr() != emb.weight.data_ptr():
+        return False
+    head.weight = torch.nn.Parameter(emb.weight.detach().clone())
+    for cfg in {id(c): c for c in (model.config, getattr(model.config, "get_text_config", lambda: model.config)())}.values():
+        cfg.tie_word_embeddings = False
+    return True
+
+
+def _autocast(torch: Any):
+    from langadapt.train.methods import cpu_has_native_bf16
+
+    enabled = cpu_has_native_bf16() and not torch.cuda.is_available()
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
+def distill_input_rows(model: Any, windows: list[AlignedWindow], first_id: int, end_id: int, epochs: int = 1,
+                       lr: float = 1e-3, seed: int = 0, progress: bool = True) -> dict:
+    """Fit input rows [first_id, end_id) so hidden states after new pieces match the base model's."""
+    import torch
+    import torch.nn.functional as F
+    from tqdm import tqdm
+
+    decoder = model.get_decoder()
+    weight = model.get_input_embeddings().weight
+    fixed = weight[:first_id].detach()
+    tail = weight[end_id:].detach()
+    new = torch.nn.Parameter(weight[first_id:end_id].detach().clone().float())
+    used = [w for w in windows if any(t >= first_id for t in w.ext_ids)]
+    was_training = model.training
+    model.eval()
+    flags = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        targets = []
+        with torch.no_grad():
+            for w in tqdm(used, desc="distill: base targets", disable=not progress):
+                with _autocast(torch):
+                    hidden = decoder(input_ids=torch.tensor([w.base_ids])).last_hidden_state[0]
+                targets.append(hidden.float()[w.align])
+        opt = torch.optim.Adam([new], lr=lr)
+        first_loss, last_loss = None, 0.0
+        for epoch in range(epochs):
+            order = list(range(len(used)))
+            random.Random(seed + epoch).shuffle(order)
+            total = 0.0
+            for k in tqdm(order, desc=f"distill: epoch {epoch + 1}", disable=not progress):
+                ids = torch.tensor([used[k].ext_ids])
+                start = int((ids[0] >= first_id).nonzero()[0])  # earlier positions equal the base's
+                table = torch.cat([fixed.float(), new, tail.float()])
+                with _autocast(torch):
+                    hidden = decoder(inputs_embeds=F.embedding(ids, table)).last_hidden_state[0]
+                loss = (hidden.float()[start:] - targets[k][start:]).pow(2).sum(-1).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                total += float(loss)
+            mean = total / max(1, len(used))
+            first_loss = mean if first_loss is None else first_loss
+            last_loss = mean
+        with torch.no_grad():
+            weight[first_id:end_id] = new.detach().to(weight.dtype)
+    finally:
+        for p, flag in zip(model.parameters(), flags):
+            p.requires_grad_(flag)
+        model.train(was_training)
+    return {"windows": len(used), "epochs": epochs, "first_epoch_mse": round(first_loss or 0.0, 3),
+            "last_epoch_mse": round(last_loss, 3)}
+
+
+def fit_output_rows(model: Any, windows: list[AlignedWindow], first_id: int, end_id: int, steps: int = 150,
+                    l2: float = 1e-2, lr: float = 1e-2, batch: int = 4096, seed: int = 0,
+                    progress: bool = True) -> dict:
+    """Fit output rows [first_id, end_id) by cross-entropy on the extended text, base rows fixed."""
+    import torch
+    from tqdm import tqdm
+
+    decoder = model.get_decoder()
+    head = model.get_output_embeddings().weight
+    was_training = model.training
+    model.eval()
+    hs, ys = [], []
+    with torch.no_grad():
+        for w in tqdm(windows, desc="fit output rows: hidden states", disable=not progress):
+            with _autocast(torch):
+                hidden = decoder(input_ids=torch.tensor([w.ext_ids])).last_hidden_state[0]
+            hs.append(hidden.float()[:-1])
+            ys.append(torch.tensor(w.ext_ids[1:]))
+    model.train(was_training)
+    if not hs:
+        return {"positions": 0}
+    H, Y = torch.cat(hs), torch.cat(ys)
+    with torch.no_grad():
+        # Everything but the new rows is fixed: its log-normaliser and the target's logit, once.
+        fixed_rows = torch.cat([head[:first_id], head[end_id:]]).detach().float()
+        lse_fixed = torch.cat([torch.logsumexp(H[i:i + 1024] @ fixed_rows.T, -1) for i in range(0, len(H), 1024)])
+        base_target = torch.zeros(len(H))
+        is_base = Y < first_id
+        base_target[is_base] = (H[is_base] * head[Y[is_base]].detach().float()).sum(-1)
+    start = head[first_id:end_id].detach().float().clone()
+    rows = torch.nn.Parameter(start.clone())
+    opt = torch.optim.Adam([rows], lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(H), generator=gen)
+    held, train = perm[: max(1, len(H) // 10)], perm[max(1, len(H) // 10):]
+
+    def nll(idx: Any) -> Any:
+        logits = H[idx] @ rows.T
+        lse = torch.logaddexp(lse_fixed[idx], torch.logsumexp(logits, -1))
+        y = Y[idx]
+        new_target = logits.gather(1, (y - first_id).clamp(0, len(start) - 1)[:, None])[:, 0]
+        return (lse - torch.where(y >= first_id, new_target, base_target[idx])).mean()
+
+    with torch.no_grad():
+        before = best = float(nll(held))
+    best_rows = start.clone()
+    for step in tqdm(range(steps), desc="fit output rows", disable=not progress):
+        idx = train[torch.randint(len(train), (min(batch, len(train)),), generator=gen)]
+        loss = nll(idx) + l2 * (rows - start).pow(2).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (step + 1) % 10 == 0 or step + 1 == steps:
+            with torch.no_grad():
+                value = float(nll(held))
+            if value < best:
+                best, best_rows = value, rows.detach().clone()
+    with torch.no_grad():
+        head[first_id:end_id] = best_rows.to(head.dtype)
+    return {"positions": int(len(H)), "heldout_nll_before": round(before, 4), "heldout_nll_after": round(best, 4)}
+
+
+def fit_new_rows(model: Any, decomp: Sequence[Sequence[int]], first_id: int, ext_tokenizer: Any, texts: Iterable[str],
+                 max_chars: int = 30_000, sep_id: int = 0, distill_epochs: int = 1, output_steps: int = 150,
+                 progress: bool = True) -> dict:
+    """Untie if needed, distil the new input rows, then fit the new output rows; returns fit statistics.
+
+    The keyword arguments after `first_id` are what `extend_embeddings(fit=...)` passes on."""
+    started = time.perf_counter()
+    end_id = first_id + len(decomp)
+    untied = untie(model)
+    windows = aligned_windows(ext_tokenizer, decomp, first_id, texts, max_chars, sep_id=sep_id)
+    stats: dict = {"untied": untied, "text_chars": max_chars, "windows": len(windows)}
+    if distill_epochs:
+        stats["input"] = distill_input_rows(model, windows, first_id, end_id, epochs=distill_epochs, progress=progress)
+    if output_steps:
+        stats["output"] = fit_output_rows(model, windows, first_id, end_id, steps=output_steps, progress=progress)
+    stats["seconds"] = round(time.perf_counter() - started, 1)
+    log.info("fitted %d new rows on %d windows in %.0fs", len(decomp), len(windows), stats["seconds"])
+    return stats
