@@ -141,11 +141,17 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def _children(pid: int) -> list[int]:
+def _workers(pid: int) -> list[int]:
+    """Forked pool workers of `pid`: its children that run its own command line."""
+    own = Path(f"/proc/{pid}/cmdline").read_bytes()
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text()
-        found += [int(x) for x in text.split()]
+        for child in (task / "children").read_text().split():
+            try:
+                if Path(f"/proc/{child}/cmdline").read_bytes() == own:
+                    found.append(int(child))
+            except OSError:
+                pass
     return found
 
 
@@ -176,16 +182,16 @@ def test_killed_worker_ends_the_run_with_an_error(tmp_path):
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # generous: a shared CI machine can be slow to import and fork
         workers: list[int] = []
         while time.monotonic() < deadline and len(workers) < 2:
             assert proc.poll() is None, proc.communicate()
-            workers = _children(proc.pid)
+            workers = _workers(proc.pid)
             time.sleep(0.2)
         assert len(workers) >= 2, "the worker processes never started"
         time.sleep(1.0)  # let them take chunks
         os.kill(workers[0], signal.SIGKILL)
-        _, err = proc.communicate(timeout=120)  # before the fix this waited forever
+        _, err = proc.communicate(timeout=300)  # before the fix this waited forever
     finally:
         stop.set()
         if proc.poll() is None:

@@ -5,10 +5,11 @@ corpus/ (shards), heldout.jsonl, rejects.jsonl, stats.json, report.md, length_hi
 returns the stats dict. Workers return results in input order, and the held-out split hashes the
 text, so any number of workers (and a restart) gives the same files.
 
-Workers run in a `concurrent.futures` process pool rather than `multiprocessing.Pool`: when a worker
-dies (the out-of-memory killer, a signal) the pool breaks and every pending result raises, where
-`multiprocessing.Pool` would quietly start a new worker and wait forever for the lost chunk. The run
-then stops with an error naming the worker's exit, and the output folder is left as it was.
+A dead worker (the out-of-memory killer, a signal) stops the run with an error naming how it ended,
+and the output folder is left as it was. `multiprocessing.Pool` alone would start a new worker and
+wait forever for the lost chunk, so results are awaited in short slices while the workers are
+watched. (`concurrent.futures` notices a death itself, but on Python 3.11 its shutdown can then hang
+on a full call queue; `Pool.terminate` drains that queue.)
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import sys
 import tempfile
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 from pathlib import Path
 from typing import Any, Iterator
@@ -72,28 +71,39 @@ def _results(setup: WorkerSetup, chunks: Iterator[list[RawRecord]], workers: int
             yield worker.process(chunk)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context(method), initializer=_init_worker, initargs=(setup,))
+    pool = mp.get_context(method).Pool(workers, initializer=_init_worker, initargs=(setup,))
+    # Every worker the pool has started, from the first: it replaces a dead one silently, and the dead
+    # one's Process object (with its exit code) is only found through this record.
+    procs: dict = {p.pid: p for p in getattr(pool, "_pool", [])}
     pending: deque = deque()
-    procs: dict = {}  # the pool forgets its processes once broken; kept here to report how one ended
     try:
         for chunk in chunks:
-            pending.append(pool.submit(_work, chunk))
-            procs.update(getattr(pool, "_processes", None) or {})
+            pending.append(pool.apply_async(_work, (chunk,)))
             if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
+                yield _await(pending.popleft(), pool, procs)
         while pending:
-            yield pending.popleft().result()
-    except BrokenProcessPool:
-        codes = [p.exitcode for p in procs.values() if p.exitcode]
-        raise UserError(f"clean: a worker process died ({_exit_text(codes)}), so the run stopped; the output folder "
-                        "was not changed. If it ran out of memory, rerun with fewer --workers or a smaller --chunk-size") from None
+            yield _await(pending.popleft(), pool, procs)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.join()
+
+
+def _await(result: Any, pool: Any, procs: dict) -> ChunkResult:
+    """The chunk's result; an error as soon as any worker has died, since its chunk would never come back."""
+    while not result.ready():
+        procs.update({p.pid: p for p in getattr(pool, "_pool", [])})
+        dead = [p.exitcode for p in procs.values() if p.exitcode is not None]
+        if dead:
+            raise UserError(f"clean: a worker process died ({_exit_text(dead)}), so the run stopped; the output folder "
+                            "was not changed. If it ran out of memory, rerun with fewer --workers or a smaller --chunk-size")
+        result.wait(0.2)
+    return result.get()
 
 
 def _exit_text(codes: list[int]) -> str:
-    if not codes:
-        return "exit status unknown"
     code = codes[0]
     if code < 0:
         try:
