@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install install-test demo demo-quick test test-fast bench clean-runs
+.PHONY: install install-test demo demo-quick test test-fast test-floors bench gpu-check clean-runs
 
 $(VENV)/.base: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: install-test
 
 test-fast: install-test
 	$(BIN)/python -m pytest -q -m "not integration and not slow"
+
+# The minimum versions pyproject.toml allows, in a second venv (.venv-floors), on the fast tests.
+test-floors:
+	PYTHON=$(PYTHON) .ci/floors.sh
+
+# Every GPU path on one GPU in under 8 minutes (bench/gpu_check.sh --dry-run lists them).
+gpu-check: install-test
+	PYTHON=$(BIN)/python bench/gpu_check.sh
 
 bench: install-test
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
