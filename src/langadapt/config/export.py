@@ -11,6 +11,7 @@ from langadapt.config.base import Section
 
 class ExportConfig(Section):
     enabled: bool = Field(True, description="Run this stage.")
+    source: Literal["auto", "sft", "pretrain"] = Field("auto", description="Which trained model to export: `auto` takes the last training stage, except an SFT stage that did not lower its own validation loss (then the model before it, and the export says so).")
     merge: bool = Field(True, description="Merge LoRA adapters into the weights; when off, export the adapter alone.")
     dtype: Literal["fp32", "bf16", "fp16"] = Field("bf16", description="Dtype of the saved weights.")
     max_shard_size: str = Field("5GB", description="Largest safetensors shard, e.g. `5GB`, `500MB`.")

@@ -16,9 +16,22 @@ from langadapt.stages import StageContext, StageResult
 CHANGELOG_STORE = "export-changelog.json"
 
 
+def chosen_stages(ctx: StageContext) -> tuple[list[str], str]:
+    """Training stages to export from, most preferred first, and why (export.source)."""
+    choice = ctx.recipe.export.source
+    if choice != "auto":
+        return [choice], f"export.source: {choice}"
+    sft = (ctx.run_dir.manifests().get("sft") or {}).get("metrics") or {}
+    start, end = sft.get("eval_loss_start"), sft.get("eval_loss")
+    if "sft.model" in ctx.artifacts and start is not None and end is not None and end >= start:
+        return ["pretrain"], (f"SFT did not lower its validation loss ({start:.4f} -> {end:.4f}): "
+                              "exporting the model before it")
+    return ["sft", "pretrain"], "the last training stage"
+
+
 def export_source(ctx: StageContext) -> tuple[str, str | None]:
-    """(model, adapter) to export: the last training stage's base and adapter, or its full weights."""
-    for stage in ("sft", "pretrain"):
+    """(model, adapter) to export: the chosen training stage's base and adapter, or its full weights."""
+    for stage in chosen_stages(ctx)[0]:
         if f"{stage}.model" not in ctx.artifacts:
             continue
         adapter = ctx.artifact(f"{stage}.adapter")
@@ -62,6 +75,7 @@ def run(ctx: StageContext) -> StageResult:
         outputs["gguf"] = str(gguf.path)
     info = record.get("info") or {}
     metrics = {
+        "source_reason": chosen_stages(ctx)[1],
         "version": record["version"],
         "dtype": cfg.dtype if cfg.merge else None,
         "merged": record["merged"],

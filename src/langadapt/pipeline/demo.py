@@ -21,10 +21,12 @@ DEMO_RECIPE = "demo-zh-tw.yaml"
 # Smaller slices and budgets: the same pipeline end to end in a few minutes, for CI.
 QUICK_OVERRIDES = [
     "name=demo-zh-tw-quick",
-    "corpora.0.max_documents=1500", "corpora.1.max_documents=1500", "corpora.3.max_documents=150",
-    "tokenizer.new_tokens=800", "tokenizer.report_chars=1500",
+    "corpora.0.max_documents=400", "corpora.1.max_documents=200", "corpora.3.max_documents=400",
+    "corpora.4.max_documents=400", "corpora.5.max_documents=150",
+    "tokenizer.new_tokens=600", "tokenizer.report_chars=1500", "tokenizer.calibration_chars=6000",
+    "tokenizer.fit_output_steps=40",
     "pretrain.max_minutes=0.6", "sft.max_minutes=0.4", "sft.datasets.0.max_examples=300",
-    "eval.max_chars=1500", "eval.max_examples=6", "eval.tasks=[heldout-bpc,udhr-bpc,poem-next-line]",
+    "eval.max_chars=800", "eval.max_examples=6", "eval.tasks=[heldout-bpc,udhr-bpc,zh-tw-doc-qa]",
     "eval.generation.max_new_tokens=24",
 ]
 
@@ -77,17 +79,25 @@ def print_summary(recipe: Recipe) -> None:
     before, after = (tok.get("tokens_per_char_before") or {}).get(lang), (tok.get("tokens_per_char_after") or {}).get(lang)
     if before and after:
         lines.append(f"tokens per character ({lang}): {before:.3f} -> {after:.3f}")
-    for key, label in (("heldout_bpc", "held-out"), ("bpc", "UDHR")):
-        table = ev.get(key) or {}
-        if table:
-            row = ", ".join(f"{m} {v.get(lang):.3f}" for m, v in table.items() if isinstance(v, dict) and v.get(lang) is not None)
-            if row:
-                lines.append(f"bits per character, {label} {lang}: {row}")
+    by_source = ev.get("heldout_bpc_by_source") or {}
+    for source, meta in (ev.get("heldout_sources") or {}).items():
+        row = ", ".join(f"{m} {v[source]:.3f}" for m, v in by_source.items() if v.get(source) is not None)
+        if row:
+            lines.append(f"bits per character, held-out {source} ({meta.get('language')}): {row}")
+    for udhr_lang in dict.fromkeys([lang, *recipe.eval.languages]):
+        table = ev.get("bpc") or {}
+        row = ", ".join(f"{m} {v.get(udhr_lang):.3f}" for m, v in table.items()
+                        if isinstance(v, dict) and v.get(udhr_lang) is not None)
+        if row:
+            lines.append(f"bits per character, UDHR {udhr_lang}: {row}")
     for task, per_model in (ev.get("tasks") or {}).items():
         for metric in sorted({k for v in per_model.values() for k in v}):
             row = ", ".join(f"{m} {v[metric]:.1f}" for m, v in per_model.items() if v.get(metric) is not None)
             lines.append(f"{task} {metric}: {row}")
     export = manifests.get("export", {}).get("outputs", {}).get("export")
+    reason = manifests.get("export", {}).get("metrics", {}).get("source_reason")
+    if export and reason:
+        lines.append(f"exported: {manifests['export']['metrics'].get('source_model')} ({reason})")
     if export:
         lines += ["", "talk to the result:", f"  langadapt chat {export}", f"  langadapt serve {export}"]
     console.print("\n".join(lines))

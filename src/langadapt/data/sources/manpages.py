@@ -23,6 +23,7 @@ Pages that only include another (`.so`) and symbolic links are not pages of thei
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tqdm import tqdm
 from langadapt.data.sources._doc_pages import (MAX_PART_CHARS, BlockSorter, RejectLedger, Unpacked, han_count,
                                                render_man, split_parts, unpack_deb)
 from langadapt.data.sources._tools import JsonlWriter, need_tool
+from langadapt.data.doc_tasks import write_page_split
 from langadapt.errors import UserError
 
 PACKAGE = "manpages-zh"
@@ -166,7 +168,10 @@ def _is_alias(path: Path) -> bool:
 
 def build(out: Path, work: Path, name: str) -> dict[str, Any]:
     need_tool("groff", "Rendering the man pages of manpages-zh", "install groff-base (`apt-get install groff-base`)")
-    return convert(unpack_deb(PACKAGE, work), out, name)
+    info = convert(unpack_deb(PACKAGE, work), out, name)
+    # The same page split as the doc-qa task: CPT on `.train.jsonl` never sees a page it is asked about.
+    info["files"].update(write_page_split(name, out, _records(out / OUT_FILE)))
+    return info
 
 
 def man_pages(pkg: Unpacked) -> tuple[list[Path], int]:
@@ -199,3 +204,8 @@ def convert(pkg: Unpacked, out: Path, name: str, pages: list[Path] | None = None
     return {"package": PACKAGE, "version": pkg.version, "license": pkg.license, "language": "zh-TW",
             "script": "han", "documents_read": len(pages), "aliases_skipped": aliases, "han_chars": han,
             "files": {OUT_FILE: w.stats()}, "rejects": rejects.summary()}
+
+
+def _records(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
