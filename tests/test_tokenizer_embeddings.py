@@ -193,7 +193,7 @@ def test_fitted_init_unties_fits_both_sides_and_keeps_base_rows(tiny_model_dir, 
     mean_model, model = _tiny(tiny_model_dir), _tiny(tiny_model_dir)
     extend_embeddings(mean_model, extension.base, extension.pieces, extension.first_id, init="mean")
     fit = {"ext_tokenizer": extension.extended.full(), "texts": texts, "max_chars": 3000,
-           "sep_id": 0, "distill_epochs": 2, "output_steps": 60, "progress": False}
+           "sep_id": 0, "distill_epochs": 2, "output_steps": 60, "progress": False}  # output fit on too
     info = extend_embeddings(model, extension.base, extension.pieces, extension.first_id, init="fitted", calibration=fit)
     first, end = info["new_token_ids"]
     stats = info["calibration"]

@@ -5,13 +5,13 @@
 
 Each new piece is spelled under the base tokenizer (its decomposition); its row starts from the
 embeddings of those base tokens:
-- mean: their plain mean (bounds how far the model's predictions move, Hewitt 2021);
+- mean: their plain mean (default; bounds how far the model's predictions move, Hewitt 2021);
 - freq-weighted: smooth-inverse-frequency weights a / (a + p(token)) (Arora et al. 2017), so rare,
   informative sub-tokens count more than ubiquitous lead bytes;
 - focus: FOCUS-style sparse mix: sparsemax over the similarity of each overlapping base token
   (every base token whose text occurs inside the new piece) to the decomposition mean;
-- fitted: the mean, then fitted to the base model on training text (tokenizer/fit_rows.py): input
-  rows by token distillation, output rows (untied) by a softmax fit; default;
+- fitted: the mean, then the input rows fitted to the base model on training text by token
+  distillation (tokenizer/fit_rows.py); the output rows are untied and keep the mean;
 - calibrated: the mean, then the output side refitted so each piece gets the base model's
   probability of its whole spelling (tokenizer/calibrate.py; needs training text and one pass of
   the base model over it);

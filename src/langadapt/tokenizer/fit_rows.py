@@ -1,4 +1,4 @@
-"""Fit new rows to the base model's own behaviour on training text (init `fitted`, the default).
+"""Fit new rows to the base model's own behaviour on training text (init `fitted`).
 
     from langadapt.tokenizer.fit_rows import fit_new_rows
     stats = fit_new_rows(model, decomp, first_id, ext_tokenizer=extended, texts=training_texts)
@@ -22,6 +22,16 @@ A tied model (SmolLM2, Llama-3.2-1B/3B) has one row per token for both roles, an
 different vectors, so the model is untied first (the output matrix becomes its own copy; base rows
 keep identical values in both). `tie_word_embeddings` is set to False so save, training (new rows
 train in embed_tokens and lm_head) and export keep the two matrices apart.
+
+Measured (SmolLM2-135M, 2,000 pieces learned on ~98k characters of the Debian Reference zh-TW,
+bits per character right after extension as a ratio to the base; fit on 12k characters, one
+distillation epoch): held-out prose 1.224 (mean rows: 1.240), UDHR zh-Hant 1.379 (1.393), UDHR
+English 1.000 (1.000). The output fit, tried on the same text, overfits: a piece occurs only a few
+times in the fitting text, held-out loss rose from the first steps, and replacing the mean output
+row by the first sub-token's row plus the base model's mean log-probability of the rest of the
+spelling scored worse than the mean (prose 1.334), so by default the output rows keep the mean
+(`fit_output_steps: 0`) and `mean` stays the default init: the gain is small for the extra
+matrix and the fitting time.
 
 Base rows are never changed, so text without new pieces (English, code) is encoded and scored
 exactly as before, except for the little mass the new output rows take; the fit's negatives from
@@ -209,7 +219,7 @@ def fit_output_rows(model: Any, windows: list[AlignedWindow], first_id: int, end
 
 
 def fit_new_rows(model: Any, decomp: Sequence[Sequence[int]], first_id: int, ext_tokenizer: Any, texts: Iterable[str],
-                 max_chars: int = 30_000, sep_id: int = 0, distill_epochs: int = 1, output_steps: int = 150,
+                 max_chars: int = 30_000, sep_id: int = 0, distill_epochs: int = 1, output_steps: int = 0,
                  progress: bool = True) -> dict:
     """Untie if needed, distil the new input rows, then fit the new output rows; returns fit statistics.
 
