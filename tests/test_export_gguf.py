@@ -91,7 +91,7 @@ def _compare(folder: Path, gguf: Path, texts: list[str]) -> dict:
         for text in texts:
             ids = torch.tensor([ref_tok(text).input_ids])
             a, b = ref(ids).logits[0], model(ids).logits[0]
-            worst = max(worst, float((a - b).abs().max() / a.std()))
+            worst = max(worst, float((a - b).abs().max() / a.abs().max()))
             agree += int((a.argmax(-1) == b.argmax(-1)).sum())
             total += a.shape[0]
     return {"max_rel": worst, "top1": agree / total, "ref": (ref_tok, ref), "gguf": (tok, model)}
@@ -129,7 +129,9 @@ def test_extended_vocabulary_layout_and_tied_head(extended_tiny, tmp_path):
     result = write_gguf(extended_tiny, tmp_path / "m-q8_0.gguf", "q8_0")
     reader = _reader(result.path)
     names = {t.name for t in reader.tensors}
-    assert "output.weight" not in names and "token_embd.weight" in names  # tied: llama.cpp reuses the embedding
+    tied = json.loads((extended_tiny / "config.json").read_text()).get("tie_word_embeddings", False)
+    # tied: llama.cpp reuses the embedding; an init that fits new output rows unties them, and the head is written
+    assert ("output.weight" in names) is (not tied) and "token_embd.weight" in names
     tokens, types = _field(reader, "tokenizer.ggml.tokens"), _field(reader, "tokenizer.ggml.token_type")
     assert len(tokens) == info["padded_vocab_size"] == result.n_tokens
     assert all(types[i] == 1 for i in range(first, last))  # new pieces are ordinary BPE tokens reached by merges
@@ -139,14 +141,14 @@ def test_extended_vocabulary_layout_and_tied_head(extended_tiny, tmp_path):
     assert _field(reader, "general.file_type") == 7  # MOSTLY_Q8_0
     assert {t.tensor_type.name for t in reader.tensors if t.name.endswith("attn_q.weight")} == {"Q8_0"}
     got = _compare(extended_tiny, result.path, MIXED)
-    assert got["max_rel"] < 0.15 and got["top1"] > 0.95
+    assert got["max_rel"] < 5e-2 and got["top1"] > 0.9  # a random model has near-ties
 
 
-@pytest.mark.parametrize("gguf_type, tolerance", [("f16", 1e-2), ("bf16", 3e-2)])
+@pytest.mark.parametrize("gguf_type, tolerance", [("f16", 5e-3), ("bf16", 2e-2)])
 def test_half_precision_types(gguf_type, tolerance, extended_tiny, tmp_path):
     result = write_gguf(extended_tiny, tmp_path / f"m-{gguf_type}.gguf", gguf_type)
     got = _compare(extended_tiny, result.path, MIXED[:2])
-    assert got["max_rel"] < tolerance and got["top1"] > 0.97
+    assert got["max_rel"] < tolerance and got["top1"] > 0.95
     assert _field(_reader(result.path), "general.file_type") == {"f16": 1, "bf16": 32}[gguf_type]
 
 
@@ -260,7 +262,7 @@ def smollm2_extended(smollm2_dir, tmp_path_factory) -> Path:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("gguf_type, tolerance", [("f16", 1e-2), ("q8_0", 0.1)])
+@pytest.mark.parametrize("gguf_type, tolerance", [("f16", 5e-3), ("q8_0", 5e-2)])
 def test_smollm2_extended_round_trip(gguf_type, tolerance, smollm2_extended, check_texts, tmp_path):
     result = write_gguf(smollm2_extended, tmp_path / f"smollm2-{gguf_type}.gguf", gguf_type)
     got = _compare(smollm2_extended, result.path, check_texts)

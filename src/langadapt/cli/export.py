@@ -128,7 +128,7 @@ def main(args: argparse.Namespace) -> int:
         check = g.get("verification") or {}
         print(f"  gguf: {g['path']} ({g['gguf_type']}, pre-tokenizer {g['pre_tokenizer'] or 'none (sentencepiece)'}, "
               f"{g['bytes'] / 1e6:.1f} MB)" + (f", read back: same token ids, max logit difference "
-                                              f"{check['max_relative_diff']:.3g} of their spread" if check else ""))
+                                              f"{check['max_relative_diff']:.3g} of the largest logit" if check else ""))
     if record.get("hub_url"):
         print(f"  pushed: {record['hub_url']}")
     return 0

@@ -9,8 +9,8 @@ Written with gguf-py's GGUFWriter and quantisers rather than llama.cpp's convert
 the converter refuses an extended byte-level tokenizer (see gguf_vocab.py for why) and is not an
 installable package. Llama-family checkpoints (Llama, SmolLM, Mistral without sliding window) are
 handled; tied embeddings write no `output.weight`, which is how llama.cpp and transformers both read
-a tied head. The file is checked by loading it back through transformers' GGUF loader (check.py-like
-logic in `verify_gguf`): the same token ids on the given texts and logits within the type's tolerance.
+a tied head. The file is checked by loading it back through transformers' GGUF loader (`verify_gguf`): the same
+token ids on the given texts and logits within the type's tolerance.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from langadapt.errors import UserError
 from langadapt.export.gguf_vocab import GGUFVocab, read_vocab
 
 GGUF_TYPES = ("f32", "f16", "bf16", "q8_0")
-# Largest logit difference relative to the logits' spread accepted when the file is read back.
-TOLERANCE = {"f32": 1e-4, "f16": 1e-2, "bf16": 3e-2, "q8_0": 0.15}
+# Largest logit difference, relative to the largest logit magnitude of the text, accepted when the file is
+# read back. Relative to the largest logit rather than the spread, because fitted new output rows can
+# give a few logits far above the rest, and quantisation error grows with them.
+TOLERANCE = {"f32": 1e-5, "f16": 5e-3, "bf16": 2e-2, "q8_0": 5e-2}
 ARCHITECTURES = {"LlamaForCausalLM", "MistralForCausalLM"}
 
 
@@ -228,14 +230,14 @@ def verify_gguf(gguf_file: str | os.PathLike, folder: str | os.PathLike, texts: 
         for text in texts:
             ids = torch.tensor([ref_tok(text).input_ids[:256]])
             a, b = ref(ids).logits[0], model(ids).logits[0]
-            spread = float(a.std()) or 1.0
-            worst = max(worst, float((a - b).abs().max()) / spread)
+            scale = float(a.abs().max()) or 1.0
+            worst = max(worst, float((a - b).abs().max()) / scale)
             top1 += int((a.argmax(-1) == b.argmax(-1)).sum())
             total += a.shape[0]
     result = {"texts": len(texts), "token_ids_equal": True, "max_relative_diff": worst,
               "tolerance": TOLERANCE[gguf_type], "top1_agreement": top1 / max(total, 1)}
     if worst > TOLERANCE[gguf_type]:
-        raise UserError(f"{gguf_file.name}: logits read back differ by {worst:.3g} of their spread "
+        raise UserError(f"{gguf_file.name}: logits read back differ by {worst:.3g} of the largest logit "
                         f"(tolerance {TOLERANCE[gguf_type]:g} for {gguf_type})")
     return result
 
