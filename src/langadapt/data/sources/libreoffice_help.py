@@ -123,6 +123,8 @@ def page_records(path: Path, page_id: str, origin: str, sorter: BlockSorter,
 def build(out: Path, work: Path, name: str) -> dict[str, Any]:
     info = convert(unpack_deb(PACKAGE, work), out, name)
     # The same page split as the doc-qa task: CPT on `.train.jsonl` never sees a page it is asked about.
+    # The split files repeat the main file's records, so the totals count the main file only.
+    info.update(records=info["files"][OUT_FILE]["records"], chars=info["files"][OUT_FILE]["chars"])
     info["files"].update(write_page_split(name, out, _records(out / OUT_FILE)))
     return info
 

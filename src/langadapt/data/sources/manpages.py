@@ -170,6 +170,8 @@ def build(out: Path, work: Path, name: str) -> dict[str, Any]:
     need_tool("groff", "Rendering the man pages of manpages-zh", "install groff-base (`apt-get install groff-base`)")
     info = convert(unpack_deb(PACKAGE, work), out, name)
     # The same page split as the doc-qa task: CPT on `.train.jsonl` never sees a page it is asked about.
+    # The split files repeat the main file's records, so the totals count the main file only.
+    info.update(records=info["files"][OUT_FILE]["records"], chars=info["files"][OUT_FILE]["chars"])
     info["files"].update(write_page_split(name, out, _records(out / OUT_FILE)))
     return info
 
