@@ -277,3 +277,27 @@ def test_out_refuses_a_foreign_folder_and_the_input(tiny_model_dir, tmp_path, ca
     assert json.loads((out / "langadapt_output.json").read_text())["command"] == "export"
     assert main(["export", "--model", str(model), "--out", str(out), "--no-verify", "--version", "2"]) == 0  # its own output
     assert json.loads((out / "langadapt_export.json").read_text())["version"] == "2"
+
+
+def test_export_source_skips_an_sft_stage_that_did_not_lower_its_validation_loss(tmp_path):
+    """export.source auto: the last training stage, unless SFT's own validation loss did not go down."""
+    from langadapt.config.load import load_recipe
+    from langadapt.export.stage import chosen_stages, export_source
+    from langadapt.rundir import RunDir, StageRecord
+    from langadapt.stages import StageContext
+
+    recipe = load_recipe(Path("recipes/demo-zh-tw.yaml"), [f"run_dir={tmp_path}"])
+    run = RunDir(tmp_path / "run")
+    artifacts = {"pretrain.model": str(tmp_path / "cpt"), "sft.model": str(tmp_path / "sft")}
+
+    def context(start: float, end: float, source: str = "auto") -> StageContext:
+        run.write_manifest(StageRecord(stage="sft", fingerprint="f", config={}, inputs={}, outputs={},
+                                       metrics={"eval_loss_start": start, "eval_loss": end}))
+        chosen = recipe.model_copy(update={"export": recipe.export.model_copy(update={"source": source})})
+        return StageContext(recipe=chosen, out_dir=tmp_path / "export", run_dir=run, artifacts=artifacts)
+
+    assert export_source(context(5.9, 5.7)) == (str(tmp_path / "sft"), None)
+    stuck = context(5.9, 5.95)
+    assert export_source(stuck) == (str(tmp_path / "cpt"), None)
+    assert "did not lower its validation loss (5.9000 -> 5.9500)" in chosen_stages(stuck)[1]
+    assert export_source(context(5.9, 5.95, source="sft")) == (str(tmp_path / "sft"), None)
