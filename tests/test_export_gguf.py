@@ -262,7 +262,7 @@ def smollm2_extended(smollm2_dir, tmp_path_factory) -> Path:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("gguf_type, tolerance", [("f16", 5e-3), ("q8_0", 5e-2)])
+@pytest.mark.parametrize("gguf_type, tolerance", [("f16", 5e-3), ("q8_0", 0.1)])
 def test_smollm2_extended_round_trip(gguf_type, tolerance, smollm2_extended, check_texts, tmp_path):
     result = write_gguf(smollm2_extended, tmp_path / f"smollm2-{gguf_type}.gguf", gguf_type)
     got = _compare(smollm2_extended, result.path, check_texts)
