@@ -112,7 +112,11 @@ def load_pages(source: str) -> list[dict[str, Any]]:
         raise UserError(f"unknown documentation source {source!r} (known: {', '.join(SOURCES)})")
     from langadapt.data.fetch import fetch
 
-    path = fetch(source) / f"{source}.jsonl"
+    return read_pages(fetch(source) / f"{source}.jsonl")
+
+
+def read_pages(path: Path) -> list[dict[str, Any]]:
+    """The records of a documentation source's JSONL file."""
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 

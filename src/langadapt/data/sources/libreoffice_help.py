@@ -17,7 +17,6 @@ parts that share its `page` id.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -29,7 +28,7 @@ from langadapt.data.sources._doc_pages import (MAX_PART_CHARS, BlockSorter, Reje
                                                split_parts, unpack_deb)
 from langadapt.data.sources._html_text import Block, html_blocks
 from langadapt.data.sources._tools import JsonlWriter
-from langadapt.data.doc_tasks import write_page_split
+from langadapt.data.doc_tasks import read_pages, write_page_split
 from langadapt.errors import UserError
 
 PACKAGE = "libreoffice-help-zh-tw"
@@ -125,7 +124,7 @@ def build(out: Path, work: Path, name: str) -> dict[str, Any]:
     # The same page split as the doc-qa task: CPT on `.train.jsonl` never sees a page it is asked about.
     # The split files repeat the main file's records, so the totals count the main file only.
     info.update(records=info["files"][OUT_FILE]["records"], chars=info["files"][OUT_FILE]["chars"])
-    info["files"].update(write_page_split(name, out, _records(out / OUT_FILE)))
+    info["files"].update(write_page_split(name, out, read_pages(out / OUT_FILE)))
     return info
 
 
@@ -153,8 +152,3 @@ def convert(pkg: Unpacked, out: Path, name: str, pages: list[Path] | None = None
     return {"package": PACKAGE, "version": pkg.version, "license": pkg.license, "language": "zh-TW",
             "script": "han", "documents_read": len(pages), "han_chars": han,
             "files": {OUT_FILE: w.stats()}, "rejects": rejects.summary()}
-
-
-def _records(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]

@@ -23,7 +23,6 @@ Pages that only include another (`.so`) and symbolic links are not pages of thei
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from tqdm import tqdm
 from langadapt.data.sources._doc_pages import (MAX_PART_CHARS, BlockSorter, RejectLedger, Unpacked, han_count,
                                                render_man, split_parts, unpack_deb)
 from langadapt.data.sources._tools import JsonlWriter, need_tool
-from langadapt.data.doc_tasks import write_page_split
+from langadapt.data.doc_tasks import read_pages, write_page_split
 from langadapt.errors import UserError
 
 PACKAGE = "manpages-zh"
@@ -172,7 +171,7 @@ def build(out: Path, work: Path, name: str) -> dict[str, Any]:
     # The same page split as the doc-qa task: CPT on `.train.jsonl` never sees a page it is asked about.
     # The split files repeat the main file's records, so the totals count the main file only.
     info.update(records=info["files"][OUT_FILE]["records"], chars=info["files"][OUT_FILE]["chars"])
-    info["files"].update(write_page_split(name, out, _records(out / OUT_FILE)))
+    info["files"].update(write_page_split(name, out, read_pages(out / OUT_FILE)))
     return info
 
 
@@ -206,8 +205,3 @@ def convert(pkg: Unpacked, out: Path, name: str, pages: list[Path] | None = None
     return {"package": PACKAGE, "version": pkg.version, "license": pkg.license, "language": "zh-TW",
             "script": "han", "documents_read": len(pages), "aliases_skipped": aliases, "han_chars": han,
             "files": {OUT_FILE: w.stats()}, "rejects": rejects.summary()}
-
-
-def _records(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
