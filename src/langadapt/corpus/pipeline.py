@@ -5,6 +5,12 @@ corpus/ (shards), heldout.jsonl, rejects.jsonl, stats.json, report.md, length_hi
 returns the stats dict. Workers return results in input order, and the held-out split hashes the
 text, so any number of workers (and a restart) gives the same files.
 
+A `--shard i/N` run does not deduplicate: whether a document duplicates another can depend on
+documents in every other shard (near duplicates are not transitive: C may be dropped for B only
+because B was kept, and B's fate is decided by A in another shard). It writes every document that
+passed the filters with its input `ordinal`, and `clean merge` deduplicates them all in input
+order, exactly as an unsharded run does.
+
 A dead worker (the out-of-memory killer, a signal) stops the run with an error naming how it ended,
 and the output folder is left as it was. `multiprocessing.Pool` alone would start a new worker and
 wait forever for the lost chunk, so results are awaited in short slices while the workers are
@@ -128,12 +134,14 @@ def clean(sources: list[Source], plans: list[CorpusPlan], cfg: CleanConfig, out_
     tmp = Path(tempfile.mkdtemp(prefix=".clean-tmp-", dir=out_dir))
     start = time.perf_counter()
     stats = CleanStats(tokens_counted=cfg.count_tokens or not tokenizer)
-    setup = WorkerSetup(sources, plans, cfg, tokenizer)
+    # A shard leaves dedup to the merge, so its workers need no MinHash signatures.
+    work_cfg = cfg.model_copy(update={"dedup": cfg.dedup.model_copy(update={"near": False})}) if shard else cfg
+    setup = WorkerSetup(sources, plans, work_cfg, tokenizer)
     records: Iterator[RawRecord] = read_corpora(sources, cfg.max_record_bytes)
     if shard is not None:
         index, count = shard
         records = (r for r in records if r.ordinal % count == index)
-    deduper = Deduper(cfg.dedup)
+    deduper = Deduper(cfg.dedup, scratch=tmp) if shard is None else None
     shards = ShardWriter(tmp / "corpus", cfg.output_format, cfg.shard_size)
     heldout = JsonlWriter(tmp / "heldout.jsonl")
     rejects = JsonlWriter(tmp / "rejects.jsonl")
@@ -144,16 +152,19 @@ def clean(sources: list[Source], plans: list[CorpusPlan], cfg: CleanConfig, out_
             stats.changed_by.update(result.changed)
             stats.bytes_in += result.bytes_in
             t0 = time.perf_counter()
+            docs = [out for out in result.outcomes if isinstance(out, Document)]
+            verdicts = iter(deduper.check_many(docs) if deduper else [None] * len(docs))
             for out in result.outcomes:
                 if isinstance(out, Document):
-                    dup = deduper.check(out)
+                    dup = next(verdicts)
                     if dup is not None:
                         out = Reject(out.ordinal, out.source, out.origin, "dedup", dup[0], dup[1], out.raw,
                                      extra={"chars_in": out.chars_in})
                 if isinstance(out, Document):
                     held = is_heldout(out.digest, cfg.heldout_fraction)
+                    row = out.output() if shard is None else {**out.output(), "ordinal": out.ordinal}
                     try:
-                        (heldout.write if held else shards.write)(out.output())
+                        (heldout.write if held else shards.write)(row)
                     except UnwritableRecord as exc:
                         out = Reject(out.ordinal, out.source, out.origin, "write", "unencodable", str(exc), out.raw,
                                      extra={"chars_in": out.chars_in})
@@ -167,6 +178,8 @@ def clean(sources: list[Source], plans: list[CorpusPlan], cfg: CleanConfig, out_
             elapsed = max(time.perf_counter() - start, 1e-9)
             bar.set_postfix_str(f"{stats.bytes_in / elapsed / 1e6:.2f} MB/s, kept {stats.documents_kept:,}", refresh=False)
         bar.close()
+        if deduper:
+            deduper.close()
         shards.close()
         heldout.close()
         rejects.close()
@@ -178,6 +191,7 @@ def clean(sources: list[Source], plans: list[CorpusPlan], cfg: CleanConfig, out_
             "docs_per_second": round(stats.documents_in / max(wall, 1e-9), 1),
             "workers": cfg.workers,
             "shard": f"{shard[0]}/{shard[1]}" if shard else None,
+            "dedup_deferred": shard is not None,
             "tokenizer": tokenizer,
             "presets": {src.name: plan.preset for src, plan in zip(sources, plans)},
             "steps": {src.name: plan.normalizers + plan.filters for src, plan in zip(sources, plans)},
@@ -191,6 +205,8 @@ def clean(sources: list[Source], plans: list[CorpusPlan], cfg: CleanConfig, out_
         publish(tmp, out_dir, OUTPUTS)
     except BaseException:
         bar.close()
+        if deduper:
+            deduper.close()
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
