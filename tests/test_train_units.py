@@ -189,7 +189,7 @@ def test_s2attn_model_trains_sparse_and_infers_full(tiny_model_dir):
 def test_precision_auto_and_cpu_bf16(tmp_path, tiny_model_dir):
     from safetensors.torch import load_file
 
-    from langadapt.train.methods import cpu_has_native_bf16, resolve_precision
+    from langadapt.train.loading import cpu_has_native_bf16, resolve_precision
     from langadapt.train.stage import pretrain
 
     if torch.cuda.is_available():

@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel
 
+from langadapt.config.base import one_of
 from langadapt.errors import UserError
 
 
@@ -54,7 +55,10 @@ def add_config_flags(parser: argparse.ArgumentParser, model: type[BaseModel], se
         default = field.default if field.default is not None else "none"
         help_text = f"{field.description or ''} [default: {default}]"
         choices = None
-        if typing.get_origin(field.annotation) is typing.Literal:
+        registered = one_of(field)
+        if registered is not None:
+            choices = list(registered.names())
+        elif typing.get_origin(field.annotation) is typing.Literal:
             choices = list(typing.get_args(field.annotation))
         else:
             members = [a for a in typing.get_args(field.annotation) if a is not type(None)]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, Sequence
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from langadapt.config.base import closest
 from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
 
@@ -27,8 +27,7 @@ def suggest(key: str, valid: list[str]) -> str | None:
     alias = KNOWN_ALIASES.get(key)
     if alias in valid:
         return alias
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-    return close[0] if close else None
+    return closest(key, valid)
 
 
 class RecipeError(UserError, ValueError):
@@ -123,7 +122,10 @@ def format_error(err: dict, source: str) -> str:
         return f"{source}: {key_path}: required key is missing"
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-    return f"{source}: {key_path}: {err['msg']}{shown}"
+    # Names from a registry (OneOf) travel with the error, so a misspelt one gets a suggestion too.
+    choices = (err.get("ctx") or {}).get("choices")
+    close = closest(got, choices) if isinstance(got, str) and choices else None
+    return f"{source}: {key_path}: {err['msg']}{shown}" + (f", did you mean {close}?" if close else "")
 
 
 def recipe_from_dict(data: dict, source: str = "<recipe>", overrides: Sequence[str] = ()) -> Recipe:

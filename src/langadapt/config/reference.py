@@ -10,6 +10,7 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from langadapt.config.base import one_of
 from langadapt.config.recipe import Recipe
 
 
@@ -73,7 +74,9 @@ def markdown() -> str:
         out += ["| key | type | default | what it does |", "|---|---|---|---|"]
         for name, field in model.model_fields.items():
             desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
-            out.append(f"| `{name}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
+            registered = one_of(field)
+            kind = " \\| ".join(f"`{n}`" for n in registered.names()) if registered else _type_name(field.annotation)
+            out.append(f"| `{name}` | {kind} | {_default(field)} | {desc} |")
         out.append("")
     return "\n".join(out)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from langadapt.config.base import Section
+from langadapt.config.base import OneOf, Section
+from langadapt.train import methods
 
 
 class LoraSettings(Section):
@@ -33,7 +34,8 @@ class LongContextSettings(Section):
 
 class TrainConfig(Section):
     enabled: bool = Field(True, description="Run this stage.")
-    method: Literal["full", "lora", "qlora", "embeddings"] = Field("lora", description="`embeddings` trains only the new token rows (stage one of the Chinese-LLaMA scheme).")
+    # The names come from the method registry, so a registered method is a valid value.
+    method: Annotated[str, OneOf(methods.names)] = Field("lora", description="`embeddings` trains only the new token rows (stage one of the Chinese-LLaMA scheme).")
     learning_rate: float = Field(2e-4, gt=0, description="Peak learning rate.")
     min_learning_rate: float = Field(0.0, ge=0, description="Floor of the cosine schedule.")
     lr_scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="Learning-rate schedule after warmup.")

@@ -21,6 +21,7 @@ from langadapt.export import card_eval as ev
 from langadapt.export import card_hub as hub
 from langadapt.export import card_training as tr
 from langadapt.export.card_format import bullets, num, size
+from langadapt.train import methods
 
 # A short greeting or opening line per language for the usage snippet.
 SAMPLE_PROMPTS = {"zh": "你好", "bo": "བཀྲ་ཤིས་བདེ་ལེགས།", "dz": "ཀུ་ཟུ་ཟང་པོ།", "th": "สวัสดี", "ja": "こんにちは", "ko": "안녕하세요"}
@@ -72,7 +73,7 @@ def summary(manifests: dict, languages: list[str], export: dict) -> str:
     for stage, title in tr.TRAIN_STAGES.items():
         m = tr.metrics(manifests, stage)
         if stage in manifests:
-            method = tr.METHODS.get(m.get("method"), m.get("method") or "")
+            method = methods.label(m.get("method"))
             detail = ", ".join(x for x in (method, f"{num(m['global_step'])} steps" if "global_step" in m else "",
                                             f"train loss {num(m['train_loss'])}" if "train_loss" in m else "") if x)
             parts.append(f"{title.lower()}" + (f" ({detail})" if detail else ""))
@@ -97,8 +98,8 @@ def front_matter(inp: CardInputs) -> str:
         tags.append("continual-pretraining")
     if "sft" in inp.manifests:
         tags.append("instruction-tuning")
-    methods = {tr.metrics(inp.manifests, s).get("method") for s in tr.TRAIN_STAGES}
-    tags += sorted(m for m in methods & {"lora", "qlora"})
+    used = [methods.find(tr.metrics(inp.manifests, s).get("method")) for s in tr.TRAIN_STAGES]
+    tags += sorted({m.card_tag for m in used if m is not None and m.card_tag})
     if tr.metrics(inp.manifests, "tokenizer").get("added_tokens"):
         tags.append("vocabulary-extension")
     data: dict[str, Any] = {"library_name": "peft" if inp.export.get("format") == "peft-adapter" else "transformers"}

@@ -12,11 +12,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from langadapt.atomic import read_json
+from langadapt.config.train import PretrainConfig, SftConfig
 from langadapt.export.card_format import bullets, duration, num, table
+from langadapt.paths import cache_dir
+from langadapt.train import methods
 
 TRAIN_STAGES = {"pretrain": "Continual pretraining", "sft": "Instruction tuning"}
-METHODS = {"lora": "LoRA", "qlora": "QLoRA (4-bit base + LoRA)", "full": "full fine-tuning",
-           "embeddings": "new embedding rows only"}
 
 
 def metrics(manifests: dict, stage: str) -> dict:
@@ -32,10 +34,6 @@ def stage_config(manifests: dict, stage: str) -> dict:
 
 def data_source(name: str) -> dict | None:
     """source.json that `langadapt data fetch` leaves beside a fetched corpus (license, origin), if any."""
-    from langadapt.paths import cache_dir
-
-    from langadapt.atomic import read_json
-
     data = read_json(cache_dir("data", name) / "source.json")
     return data if isinstance(data, dict) else None
 
@@ -146,18 +144,16 @@ def _describe(model: type[BaseModel], dotted: str) -> str:
 def _relevant(name: str, value: Any, method: str | None) -> bool:
     if value is None or value == [] or name in ("enabled",):
         return False
-    if name.startswith("lora.") and method not in ("lora", "qlora"):
-        return False
-    if name.startswith("quant.") and method != "qlora":
-        return False
+    # A section some method reads (lora, quant) is shown only for the methods that read it.
+    section, found = name.split(".", 1)[0], methods.find(method)
+    if any(section in methods.get(m).config_sections for m in methods.names()):
+        return found is not None and section in found.config_sections
     if name.startswith("long_context.") and name != "long_context.s2_attn" and not value:
         return False
     return True
 
 
 def hyperparameters(manifests: dict) -> list[str]:
-    from langadapt.config.train import PretrainConfig, SftConfig
-
     lines: list[str] = []
     for stage, title in TRAIN_STAGES.items():
         cfg, m = stage_config(manifests, stage), metrics(manifests, stage)
@@ -165,7 +161,7 @@ def hyperparameters(manifests: dict) -> list[str]:
             continue
         model = PretrainConfig if stage == "pretrain" else SftConfig
         method = m.get("method") or cfg.get("method")
-        lines += [f"#### {title} (`{stage}`, {METHODS.get(method, method)})", ""]
+        lines += [f"#### {title} (`{stage}`, {methods.label(method)})", ""]
         effective = m.get("hyperparameters") or {}
         if effective:
             lines += ["As run:", ""] + bullets(sorted((k, v if not isinstance(v, (list, dict)) else json.dumps(v))

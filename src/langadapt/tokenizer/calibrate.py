@@ -83,7 +83,7 @@ def collect_targets(model: Any, ext_tokenizer: Any, decomp: list[list[int]], fir
     import torch
     from tqdm import tqdm
 
-    from langadapt.train.methods import cpu_has_native_bf16
+    from langadapt.train.loading import cpu_has_native_bf16  # imports torch, deferred as torch is
 
     out_rows = _output_matrix(model)[:first_id].detach().float()
     decoder = model.get_decoder()

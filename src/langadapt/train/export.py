@@ -1,7 +1,7 @@
 """Stage outputs after training: the adapter (PEFT methods) and a full model folder with adapters merged.
 
 The merged folder is the next stage's input and what vLLM or llama.cpp can serve; it keeps the
-tokenizer and the `langadapt_extension.json` of the input model so later stages know the new rows.
+tokenizer and the extension record (EXTENSION_FILE) of the input model so later stages know the new rows.
 """
 
 from __future__ import annotations
@@ -10,28 +10,22 @@ import shutil
 from pathlib import Path
 
 from langadapt.atomic import atomic_dir
+from langadapt.models.extension import EXTENSION_FILE
 from langadapt.models.resolve import resolve_model, save_plain
-from langadapt.train.methods import EXTENSION_FILE
 
 
-def save_outputs(accelerator, model, loaded, cfg, out_dir: Path) -> dict[str, str]:
+def save_outputs(accelerator, model, loaded, out_dir: Path) -> dict[str, str]:
     out_dir = Path(out_dir)
     outputs: dict[str, str] = {}
     raw = accelerator.unwrap_model(model)
     source = Path(resolve_model(loaded.base_ref).path)
     state = accelerator.get_state_dict(model) if accelerator.distributed_type.name in ("FSDP", "DEEPSPEED") else None
-    if loaded.is_peft:
+    if loaded.method.peft:
         with atomic_dir(out_dir / "adapter") as tmp:
             raw.save_pretrained(tmp, state_dict=state) if state is not None else raw.save_pretrained(tmp)
             loaded.tokenizer.save_pretrained(tmp)
         outputs["adapter"] = str((out_dir / "adapter").resolve())
-        if cfg.method == "qlora":
-            # Merging into 4-bit weights would round them again: apply the adapter to a fresh 16-bit base.
-            from langadapt.models import load_model
-
-            merged = load_model(outputs["adapter"], dtype="bf16", merge_adapter=True)
-        else:
-            merged = raw.merge_and_unload()
+        merged = loaded.method.merge(raw, out_dir / "adapter")
     else:
         merged = raw
         if state is not None:

@@ -21,14 +21,19 @@ assumptions printed under every estimate (ASSUMPTIONS). In short:
   log-probabilities for backward: compute bytes + 12 bytes per token and vocabulary entry at the peak
   of backward (no chunked loss). The micro-batch is what this scales with: lower it and raise
   gradient accumulation to keep a global batch.
-- Time: training FLOPs at a model FLOPs utilisation typical of each method (full ~40%, LoRA ~30%,
-  QLoRA ~20%). These are estimates to decide whether a setup fits; measure a few real steps first.
+- Time: training FLOPs at a model FLOPs utilisation typical of each method (its `mfu`: full ~40%,
+  LoRA ~30%, QLoRA ~20%). These are estimates to decide whether a setup fits; measure a few real steps first.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 from langadapt.errors import UserError
 from langadapt.models.archs import Arch, find_arch
+from langadapt.train import methods
+from langadapt.train.methods import TrainingMethod
 
 GPUS = {  # memory (GiB), dense bf16 peak (TFLOP/s; T4 and V100: fp16)
     "t4-16gb": (16, 65), "v100-16gb": (16, 125), "v100-32gb": (32, 125), "a10-24gb": (24, 125), "a10g-24gb": (24, 125),
@@ -36,11 +41,9 @@ GPUS = {  # memory (GiB), dense bf16 peak (TFLOP/s; T4 and V100: fp16)
     "l40s-48gb": (48, 362), "a100-40gb": (40, 312), "a100-80gb": (80, 312), "h100-80gb": (80, 989),
     "h200-141gb": (141, 989),
 }
-MFU = {"full": 0.40, "lora": 0.30, "embeddings": 0.30, "qlora": 0.20}
 STRATEGIES = ("ddp", "zero2", "zero3", "fsdp")
 CUDA_OVERHEAD_GB = 1.0
 GB = 1024**3
-TRAINED_BYTES = 16  # fp32 weight + fp32 gradient + two fp32 AdamW moments
 LOGIT_EXTRA_BYTES = 12  # fp32 upcast kept as log-probabilities (4) + their gradient (4) + gradient of the upcast (4)
 
 ASSUMPTIONS = (
@@ -51,36 +54,13 @@ ASSUMPTIONS = (
 )
 
 
-def _lora_params(arch: Arch, cfg) -> int:
-    shapes = arch.linear_shapes()
-    per_layer = sum(cfg.lora.r * (i + o) for name, (i, o) in shapes.items() if name in cfg.lora.target_modules)
-    return per_layer * arch.layers
-
-
 def _compute_bytes(cfg) -> int:
     return 4 if cfg.precision == "fp32" else 2
 
 
-def _layer_activation_bytes(arch: Arch, cfg, cb: int) -> int:
+def _layer_activation_bytes(arch: Arch, cfg, method: TrainingMethod, cb: int) -> int:
     """Saved tensors of one decoder layer per token: norms, q/k/v, attention output, MLP in/out."""
-    per = (6 * arch.hidden + 2 * arch.kv_dim + 4 * arch.intermediate) * cb
-    if cfg.method in ("lora", "qlora") and cfg.lora.dropout > 0:
-        per += len(cfg.lora.target_modules) * arch.hidden * cb  # dropout copies of the LoRA inputs
-    return per
-
-
-def _trainable(arch: Arch, cfg, vocab: int, new_tokens: int) -> int:
-    if cfg.method == "full":
-        return arch.num_parameters(vocab)
-    h = arch.hidden
-    trainable = _lora_params(arch, cfg) if cfg.method in ("lora", "qlora") else 0
-    if new_tokens and (cfg.method == "embeddings" or cfg.lora.train_new_embeddings):
-        # New rows of the input and output matrices, unless that whole matrix trains anyway.
-        matrices = ["embed_tokens"] + ([] if arch.tied else ["lm_head"])
-        trainable += new_tokens * h * sum(m not in cfg.lora.modules_to_save for m in matrices)
-    for module in cfg.lora.modules_to_save:
-        trainable += {"embed_tokens": vocab * h, "lm_head": 0 if arch.tied else vocab * h}.get(module, h * arch.layers * 2)
-    return trainable
+    return (6 * arch.hidden + 2 * arch.kv_dim + 4 * arch.intermediate) * cb + method.activation_bytes(arch, cfg, cb)
 
 
 def estimate(arch: Arch, cfg, gpu: str, num_gpus: int = 1, tokens: float = 1e8, new_tokens: int = 0,
@@ -94,14 +74,10 @@ def estimate(arch: Arch, cfg, gpu: str, num_gpus: int = 1, tokens: float = 1e8, 
     n = arch.num_parameters(vocab)
     emb = arch.embedding_parameters(vocab)
     h, L, s, b = arch.hidden, arch.layers, cfg.max_seq_length, cfg.per_device_batch_size
-    method, cb = cfg.method, _compute_bytes(cfg)
+    method, cb = methods.get(cfg.method), _compute_bytes(cfg)
     shard = num_gpus if num_gpus > 1 else 1
-    trainable = _trainable(arch, cfg, vocab, new_tokens)
-    if method == "full":
-        weights, states = n * 4.0, n * 12.0  # fp32 master weights; gradient + two moments
-    else:
-        per_param = 0.516 if method == "qlora" else 2.0
-        weights, states = (n - emb) * per_param + emb * 2.0, trainable * float(TRAINED_BYTES)
+    mem = method.memory(arch, cfg, vocab, new_tokens)
+    weights, states, trainable = mem.weights, mem.states, mem.trainable
     gathered = 0.0
     if strategy in ("zero3", "fsdp") and shard > 1:
         weights /= shard
@@ -112,7 +88,7 @@ def estimate(arch: Arch, cfg, gpu: str, num_gpus: int = 1, tokens: float = 1e8, 
     elif strategy == "zero2" and shard > 1:
         states /= shard
     tokens_micro = b * s
-    layer = _layer_activation_bytes(arch, cfg, cb)
+    layer = _layer_activation_bytes(arch, cfg, method, cb)
     if cfg.gradient_checkpointing:
         per_token = L * h * cb + 2 * layer  # layer inputs kept; one layer recomputed (values + gradients)
     else:
@@ -121,47 +97,41 @@ def estimate(arch: Arch, cfg, gpu: str, num_gpus: int = 1, tokens: float = 1e8, 
     activations = per_token * tokens_micro
     logits = tokens_micro * vocab * (cb + LOGIT_EXTRA_BYTES)
     total = weights + states + gathered + activations + logits + CUDA_OVERHEAD_GB * GB
-    flops_token = (6 if method == "full" else 4) * n + (6 if method == "full" else 4) * L * h * s
+    # Backward: weight and input gradients (4N) when every weight trains, input gradients only (2N) otherwise.
+    per_param = 6 if method.trains_base_weights else 4
+    flops_token = per_param * n + per_param * L * h * s
     epochs = cfg.epochs if not cfg.max_steps else None
     train_tokens = tokens * (epochs or 1) if epochs else cfg.max_steps * b * cfg.gradient_accumulation_steps * num_gpus * s
-    seconds = train_tokens * flops_token / (tflops * 1e12 * MFU[method] * num_gpus)
+    seconds = train_tokens * flops_token / (tflops * 1e12 * method.mfu * num_gpus)
     if cfg.max_minutes:
         seconds = min(seconds, cfg.max_minutes * 60)
     fits = total <= mem_gb * GB
     hints = _hints(cfg, method, strategy, num_gpus, b) if not fits else []
     return {
         "gpu": gpu, "num_gpus": num_gpus, "strategy": strategy, "gpu_memory_gb": mem_gb, "model": arch.name,
-        "method": method, "parameters": n, "trainable_parameters": trainable, "seq_len": s, "micro_batch": b,
+        "method": method.name, "parameters": n, "trainable_parameters": trainable, "seq_len": s, "micro_batch": b,
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
         "global_batch": b * cfg.gradient_accumulation_steps * num_gpus, "vocab": vocab,
         "memory_gb": {"weights": round((weights + gathered) / GB, 2), "gradients_and_optimizer": round(states / GB, 2),
                       "activations": round(activations / GB, 2), "logits": round(logits / GB, 2),
                       "cuda_overhead": CUDA_OVERHEAD_GB, "total": round(total / GB, 2)},
         "fits": fits, "hints": hints, "train_tokens": train_tokens,
-        "hours": round(seconds / 3600, 2), "assumed_mfu": MFU[method], "assumptions": ASSUMPTIONS,
+        "hours": round(seconds / 3600, 2), "assumed_mfu": method.mfu, "assumptions": ASSUMPTIONS,
     }
 
 
-def _hints(cfg, method: str, strategy: str, num_gpus: int, b: int) -> list[str]:
+def _hints(cfg, method: TrainingMethod, strategy: str, num_gpus: int, b: int) -> list[str]:
     hints = []
     if not cfg.gradient_checkpointing:
         hints.append("gradient_checkpointing=true")
     if b > 1:
         hints.append(f"per_device_batch_size={max(1, b // 2)} with gradient_accumulation_steps="
                      f"{cfg.gradient_accumulation_steps * 2} (same global batch)")
-    if method == "lora":
-        hints.append("method=qlora")
-    if method == "full":
-        if num_gpus > 1 and strategy not in ("zero3", "fsdp"):
-            hints.append("hardware.strategy=fsdp (shards weights, gradients and optimizer state)")
-        hints.append("method=lora")
-    return hints
+    return hints + method.hints(strategy, num_gpus)
 
 
 def plan_arch(recipe) -> Arch:
     """Architecture facts: the local model's config.json, else `hardware.architecture`, else the base's name."""
-    from pathlib import Path
-
     hw = recipe.hardware
     arch = None
     if (Path(recipe.base_model).expanduser() / "config.json").is_file() or not hw.architecture:
@@ -174,8 +144,6 @@ def plan_arch(recipe) -> Arch:
         raise UserError(f"plan: no architecture facts for {recipe.base_model!r}; set hardware.architecture to a "
                         "model in langadapt.models.archs (e.g. meta-llama/Llama-2-7b-hf) or use a local model folder")
     if hw.vocab_size and not (Path(recipe.base_model).expanduser() / "config.json").is_file():
-        from dataclasses import replace
-
         arch = replace(arch, vocab=hw.vocab_size)
     return arch
 

@@ -13,7 +13,7 @@ from typing import Sequence
 from langadapt.config.corpus import CorpusSpec
 from langadapt.errors import UserError
 from langadapt.stages import StageContext, StageResult
-from langadapt.train import data_cpt, data_sft
+from langadapt.train import data_cpt, data_sft, methods
 from langadapt.train.trainer import Data, TrainResult, train
 
 
@@ -22,10 +22,8 @@ def _hyperparameters(cfg) -> dict:
             "max_steps", "max_minutes", "per_device_batch_size", "gradient_accumulation_steps", "max_seq_length",
             "packing", "weight_decay", "max_grad_norm", "precision", "gradient_checkpointing", "seed")
     hp = {k: getattr(cfg, k) for k in keys}
-    if cfg.method in ("lora", "qlora"):
-        hp["lora"] = cfg.lora.model_dump()
-    if cfg.method == "qlora":
-        hp["quant"] = cfg.quant.model_dump()
+    for section in methods.get(cfg.method).config_sections:
+        hp[section] = getattr(cfg, section).model_dump()
     if cfg.long_context.s2_attn or cfg.long_context.rope_scaling:
         hp["long_context"] = cfg.long_context.model_dump()
     return hp

@@ -28,7 +28,8 @@ from langadapt.errors import UserError
 from langadapt.train import checkpoint as ckpt
 from langadapt.train import checkpoint_sharded as ckpt_sharded
 from langadapt.train.batching import collate, global_batch_indices, label_tokens, micro_batches, steps_per_epoch
-from langadapt.train.methods import Loaded, check_method, count_parameters, prepare
+from langadapt.train.export import save_outputs
+from langadapt.train.loading import Loaded, check_method, count_parameters, prepare, resolve_precision
 from langadapt.train.metrics import MetricsLog, flops_per_token, hardware, peak_flops, peak_memory_mb, plot_loss
 from langadapt.train.schedule import lr_factor, warmup_steps
 
@@ -135,8 +136,6 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
     out_dir = Path(out_dir)
     check_method(cfg)
     set_seed(cfg.seed)
-    from langadapt.train.methods import resolve_precision
-
     accelerator = _accelerator(resolve_precision(cfg.precision))
     world, rank = accelerator.num_processes, accelerator.process_index
     sharded = ckpt_sharded.wanted(accelerator)  # FSDP/DeepSpeed: checkpoints through accelerate's save_state
@@ -181,8 +180,8 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
     warm = warmup_steps(total, cfg.warmup_steps, cfg.warmup_ratio)
     min_ratio = cfg.min_learning_rate / cfg.learning_rate
     G = plan["global_batch"]
-    cfg_model = raw.config if not loaded.is_peft else raw.get_base_model().config
-    fpt = flops_per_token(num_params, cfg.method == "full", getattr(cfg_model, "num_hidden_layers", 0),
+    cfg_model = raw.get_base_model().config if loaded.method.peft else raw.config
+    fpt = flops_per_token(num_params, loaded.method.trains_base_weights, getattr(cfg_model, "num_hidden_layers", 0),
                           getattr(cfg_model, "hidden_size", 0), cfg.max_seq_length)
     peak = peak_flops()
 
@@ -285,9 +284,7 @@ def train(cfg, model_ref: str, out_dir: Path, build_data: Callable[[object], Dat
         log.write({"event": "end", "step": step, "eval_loss": eval_loss, **{k: metrics[k] for k in (
             "train_loss", "train_runtime_s", "train_tokens_per_second", "peak_memory_mb")}})
         log.close()
-        from langadapt.train.export import save_outputs
-
-        outputs = save_outputs(accelerator, model, loaded, cfg, out_dir)
+        outputs = save_outputs(accelerator, model, loaded, out_dir)
         outputs["metrics"] = str((out_dir / "metrics.jsonl").resolve())
         png = plot_loss(out_dir / "metrics.jsonl", out_dir / "loss_curve.png", title=f"{stage} ({cfg.method})")
         if png:

@@ -1,0 +1,66 @@
+"""Training methods: one registered object per method, each in its own module of this package.
+
+    from langadapt.train import methods
+    method = methods.get(cfg.method)            # a TrainingMethod; unknown names raise UserError
+    methods.register(MyMethod())                # an extension: `pretrain.method=my-name` is then valid
+    full        every weight trains
+    lora        LoRA on cfg.lora.target_modules; new token rows train too (PEFT trainable tokens)
+    qlora       as lora on a 4-bit NF4 base (bitsandbytes, CUDA only)
+    embeddings  only the rows of the tokens added by the tokenizer stage (stage one of Chinese-LLaMA)
+
+A method prepares the loaded model (what trains), merges it for export, estimates its memory for
+`langadapt plan` and labels the model card. Everything else (loading, precision, long context,
+optimiser groups) is shared in `langadapt.train.loading`. The recipe's `method` field is checked
+against `names()` when a recipe is read, so a method registered later is accepted from then on.
+"""
+
+from __future__ import annotations
+
+from langadapt.errors import UserError
+from langadapt.train.methods.base import MemoryEstimate, TrainingMethod
+from langadapt.train.methods.embeddings import Embeddings
+from langadapt.train.methods.full import Full
+from langadapt.train.methods.lora import Lora
+from langadapt.train.methods.qlora import QLora
+
+_REGISTRY: dict[str, TrainingMethod] = {}
+
+
+def register(method: TrainingMethod) -> TrainingMethod:
+    if method.name in _REGISTRY:
+        raise ValueError(f"training method {method.name!r} is already registered")
+    _REGISTRY[method.name] = method
+    return method
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def find(name: str | None) -> TrainingMethod | None:
+    """The method of that name, or None (a manifest written with a method no longer registered)."""
+    return _REGISTRY.get(name) if name else None
+
+
+def get(name: str) -> TrainingMethod:
+    method = find(name)
+    if method is None:
+        raise UserError(f"unknown training method {name!r}; known: {', '.join(_REGISTRY)}")
+    return method
+
+
+def label(name: str | None) -> str:
+    """How the model card names a method; an unregistered name is shown as recorded."""
+    method = find(name)
+    return method.label if method else (name or "")
+
+
+# Registration order is the order the recipe reference and `--method` choices list them in.
+for _builtin in (Full(), Lora(), QLora(), Embeddings()):
+    register(_builtin)
+
+__all__ = ["MemoryEstimate", "TrainingMethod", "find", "get", "label", "names", "register", "unregister"]
