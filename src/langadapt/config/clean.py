@@ -6,9 +6,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from langadapt import languages
 from langadapt.config.base import Section
 
-PresetName = Literal["zh-Hant", "zh-Hans", "bo", "th", "en", "generic"]
+# The registered languages' presets when the recipe model is built (zh-Hant, zh-Hans, bo, th, en, generic).
+PresetName = Literal[tuple(languages.preset_names())]  # type: ignore[valid-type]
 
 
 class DedupConfig(Section):

@@ -4,28 +4,24 @@
     check.field(source_text, translated_text)  -> None, or (reason, detail) for the rejects ledger
 
 The script share is the corpus stage's (`corpus.filters.script`): target-script letters among all
-letters, protected spans (code, URLs, placeholders) left out.
+letters, protected spans (code, URLs, placeholders) left out. `script_for(language)` reads a
+language's script from the languages registry, the same one the clean stage filters by.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from langadapt.corpus.filters.script import SCRIPTS, ScriptFilter
+from langadapt import languages
+from langadapt.corpus.filters.script import ScriptFilter
 from langadapt.data.protect import strip_protected
 from langadapt.errors import UserError
 
-# Language tag -> script for the languages the toolkit ships presets and corpora for.
-LANGUAGE_SCRIPTS = {"zh": "Han", "zh-hant": "Han", "zh-hans": "Han", "zh-tw": "Han", "yue": "Han", "ja": "Han",
-                    "bo": "Tibetan", "dz": "Tibetan", "th": "Thai", "en": "Latin", "fr": "Latin", "de": "Latin",
-                    "es": "Latin", "vi": "Latin", "id": "Latin"}
-
 
 def script_for(language: str | None) -> str | None:
-    if not language:
-        return None
-    tag = language.lower()
-    return LANGUAGE_SCRIPTS.get(tag) or LANGUAGE_SCRIPTS.get(tag.split("-")[0])
+    """Name of the script a language is written in (`Han` for zh-TW), None when the registry has none."""
+    found = languages.find(language)
+    return found.script.name if found and found.script else None
 
 
 @dataclass
@@ -36,8 +32,8 @@ class QualityCheck:
     max_length_ratio: float = float("inf")
 
     def __post_init__(self) -> None:
-        if self.script is not None and self.script not in SCRIPTS:
-            raise UserError(f"unknown script {self.script!r}; known: {', '.join(SCRIPTS)}")
+        if self.script is not None and self.script not in languages.scripts():
+            raise UserError(f"unknown script {self.script!r}; known: {', '.join(languages.scripts())}")
         if self.min_length_ratio > self.max_length_ratio:
             raise UserError(f"min length ratio {self.min_length_ratio} is above the max {self.max_length_ratio}")
         self._script = ScriptFilter(self.script, self.min_script_share) if self.script else None

@@ -1,22 +1,19 @@
 """Share of target-script letters among all letters (digits, punctuation and spaces do not count).
 
-Tibetan tsheg/shad and Thai vowel marks are not letters, so they neither help nor hurt the share.
-For Han, a Chinese character weighs about what a whole word weighs elsewhere, so other letters count
-per word (run of letters): `這是中文，有 GPU 和 Python` is mostly Chinese, not mostly Latin.
+Use: `ScriptFilter("Han", 0.5)(text)` -> True, or (False, reason, detail); `.share(text)` -> float | None.
+The script is looked up by name in the languages registry (`langadapt.languages`), so the filter
+checks exactly the ranges evaluation splits by. Tibetan tsheg/shad and Thai vowel marks are not
+letters, so they neither help nor hurt the share. For a logographic script (Han), a character weighs
+about what a whole word weighs elsewhere, so other letters count per word (run of letters):
+`這是中文，有 GPU 和 Python` is mostly Chinese, not mostly Latin.
 """
 
 from __future__ import annotations
 
 import re
 
-from langadapt.corpus.normalize.cjk import HAN
+from langadapt import languages
 
-SCRIPTS = {
-    "Han": HAN,
-    "Tibetan": "\u0f00-\u0fff",
-    "Thai": "\u0e00-\u0e7f",
-    "Latin": "A-Za-z\u00c0-\u024f\u1e00-\u1eff",
-}
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -27,7 +24,9 @@ class ScriptFilter:
 
     def __init__(self, script: str, min_share: float):
         self.script, self.min_share = script, min_share
-        self._script_re = re.compile(f"[{SCRIPTS[script]}]+")
+        found = languages.script(script)
+        self._script_re = re.compile(f"[{found.char_class}]+")
+        self._per_word = found.logographic
 
     def share(self, text: str) -> float | None:
         letters = len(_LETTER.findall(text))
@@ -36,7 +35,7 @@ class ScriptFilter:
         rest = self._script_re.sub(" ", text)
         others = len(_LETTER.findall(rest))
         ours = letters - others
-        if self.script == "Han":
+        if self._per_word:
             others = len(_WORD.findall(rest))
         return ours / (ours + others) if ours + others else None
 

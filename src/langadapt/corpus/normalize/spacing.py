@@ -11,7 +11,7 @@ import re
 
 import pangu
 
-from langadapt.corpus.normalize.cjk import CJK
+from langadapt.corpus.normalize.cjk import CJK, HAN
 
 _UNITS = sorted([
     "c.c.", "c.c", "cc", "mg", "kg", "g", "t", "nm", "mm", "cm", "km", "m", "ml", "mL", "L",
@@ -27,7 +27,7 @@ _HAS_CJK = re.compile(f"[{CJK}]")
 # symbol, a curly quote, an ellipsis, a middle dot, Greek, Latin-1... Han text with only CJK/full-width
 # punctuation and plain spaces (classical poems) therefore passes through unchanged, and pangu's ~60
 # regex passes can be skipped. tests/test_clean_speed.py checks this against pangu itself.
-_PANGU_INERT = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f\u3000-\u303f\uff00-\uffef \n"
+_PANGU_INERT = HAN + "\u3000-\u303f\uff00-\uffef \n"
 _NEEDS_PANGU = re.compile(f"[^{_PANGU_INERT}]")
 
 
