@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from langadapt import languages
 from langadapt.config.base import Section
 from langadapt.config.generation import GenerationConfig
 
@@ -26,7 +27,7 @@ def _eval_generation() -> GenerationConfig:
 class EvalConfig(Section):
     enabled: bool = Field(True, description="Run this stage.")
     tasks: list[str] = Field(default_factory=lambda: ["udhr-bpc"], description="Built-in task names (udhr-bpc, udhr-translate, heldout-bpc, poem-next-line, poem-author-mc, zh-tw-doc-qa) or task files (YAML/JSONL); lm-evaluation-harness task names with backend lm-eval.")
-    languages: list[str] | None = Field(None, description="Languages for bits per character and translation (default: the recipe's languages plus its base language; on the command line: en, zh-Hant, bo, dz, th).")
+    languages: list[str] | None = Field(None, description=f"Languages for bits per character and translation (default: the recipe's languages plus its base language; on the command line: {', '.join(languages.udhr_defaults())}).")
     compare: list[str] = Field(default_factory=lambda: ["base", "tokenizer", "pretrain", "sft"], description="Models to score side by side: the base and the output of each listed stage that ran.")
     backend: Literal["native", "lm-eval"] = Field("native", description="`native` runs langadapt's tasks; `lm-eval` hands the tasks to lm-evaluation-harness.")
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field("fp32", description="Dtype models are loaded in for evaluation (fp32 on CPU).")

@@ -20,21 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+from langadapt import languages
 from langadapt.errors import UserError
 
 Kind = Literal["bpc", "generation", "multiple_choice"]
-
-LANGUAGE_NAMES = {
-    "en": "English", "zh-Hant": "Traditional Chinese", "zh-Hans": "Simplified Chinese", "zh": "Chinese",
-    "bo": "Tibetan", "dz": "Dzongkha", "th": "Thai", "ja": "Japanese", "ko": "Korean", "vi": "Vietnamese",
-}
-UDHR_LANGUAGES = ["en", "zh-Hant", "bo", "dz", "th"]
 
 
 @dataclass
 class TaskOptions:
     languages: list[str] | None = None
-    """Languages for UDHR tasks (default: UDHR_LANGUAGES); `en` is the translation source."""
+    """Languages for UDHR tasks (default: the registry's, `languages.udhr_defaults()`); `en` is the translation source."""
     heldout: str | None = None
     """JSONL of held-out documents {text, language} (the clean stage's `heldout` artifact)."""
     max_chars: int = 20_000
@@ -57,7 +52,7 @@ class Task:
 
 
 def language_name(tag: str) -> str:
-    return LANGUAGE_NAMES.get(tag, tag)
+    return languages.name_of(tag)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -78,7 +73,7 @@ def _cap_chars(texts: list[str], max_chars: int) -> list[str]:
 def _udhr_path(lang: str) -> Path:
     from langadapt.data.fetch import fetch
 
-    return fetch("udhr") / f"{lang}.jsonl"
+    return fetch("udhr") / f"{languages.udhr_file(lang)}.jsonl"
 
 
 def _udhr_articles(lang: str) -> list[dict[str, Any]]:
@@ -89,7 +84,7 @@ def _udhr_articles(lang: str) -> list[dict[str, Any]]:
 
 
 def _udhr_languages(opts: TaskOptions) -> list[str]:
-    langs = opts.languages or UDHR_LANGUAGES
+    langs = opts.languages or languages.udhr_defaults()
     if opts.skip_missing_languages:
         langs = [lang for lang in langs if _udhr_path(lang).is_file()]
     return langs

@@ -6,7 +6,9 @@
 
 The usual ROUGE tokenizer keeps only [a-z0-9] and silently turns Chinese, Tibetan or Thai text
 into nothing, which scores every answer 0 (or 1). Units are chosen per script, so mixed text
-(Chinese with English terms, Tibetan with digits) is split the right way in each part:
+(Chinese with English terms, Tibetan with digits) is split the right way in each part. Which
+characters form a script and how its text splits is the languages registry's (`langadapt.languages`,
+`Script.units`), so a registered language is scored by its own units with no edit here:
 
 - Han, kana: one unit per character (no spaces between words; segmenters disagree, characters do not).
 - Tibetan (bo, dz): syllables, split at the tsheg (U+0F0B/U+0F0C) and shad marks.
@@ -17,77 +19,53 @@ Punctuation and symbols are never units, so a matching full stop earns nothing.
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 
-TSHEG = "\u0f0b\u0f0c"
-# Tibetan head marks, shads and other punctuation in U+0F00-U+0F14 end a syllable too.
-TIBETAN_BREAKS = set(TSHEG) | {chr(c) for c in range(0x0F00, 0x0F15)}
+from langadapt import languages
+from langadapt.languages.script import Script, characters, thai_segmenter_available
+
+__all__ = ["units", "thai_segmenter_available"]
+
+_SPACE, _BREAK, _WORD = "space", "break", "word"
 
 
-def _script(ch: str) -> str:
-    cp = ord(ch)
+def _kind(ch: str) -> Script | str:
     if ch.isspace():
-        return "space"
-    if 0x0F00 <= cp <= 0x0FFF:
-        return "break" if ch in TIBETAN_BREAKS else "tibetan"
-    cat = unicodedata.category(ch)
-    if cat[0] in "PSZC":
-        return "break"
-    if (0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0x20000 <= cp <= 0x3FFFF
-            or 0xF900 <= cp <= 0xFAFF or 0x3040 <= cp <= 0x30FF or 0x31F0 <= cp <= 0x31FF):
-        return "cjk"
-    if 0x0E00 <= cp <= 0x0E7F:
-        return "thai"
-    return "word"
-
-
-@functools.lru_cache(maxsize=1)
-def _thai_segmenter():
-    try:
-        from pythainlp.tokenize import word_tokenize
-    except ImportError:
-        return None
-    return word_tokenize
-
-
-def _thai_units(run: str) -> list[str]:
-    segment = _thai_segmenter()
-    if segment is not None:
-        return [w for w in segment(run) if w.strip()]
-    # Characters, each with the vowel and tone marks written on it (Thai has no spaces between words).
-    out: list[str] = []
-    for ch in run:
-        if out and unicodedata.category(ch).startswith("M"):
-            out[-1] += ch
-        else:
-            out.append(ch)
-    return out
+        return _SPACE
+    script = languages.unit_script(ch)
+    if script is not None and script.breaks:
+        # A script that names its own breaks keeps its other signs inside units (Tibetan marks).
+        return _BREAK if ch in script.breaks else script
+    if unicodedata.category(ch)[0] in "PSZC":
+        return _BREAK
+    return script if script is not None else _WORD
 
 
 def units(text: str) -> list[str]:
     """Split `text` into scoring units by script (see the module docstring)."""
     out: list[str] = []
-    run, kind = [], None
+    run: list[str] = []
+    kind: Script | str | None = None
 
     def flush() -> None:
         if not run:
             return
         piece = "".join(run)
-        if kind == "thai":
-            out.extend(_thai_units(piece))
+        if kind == _WORD:
+            out.append(piece.casefold())
         else:
-            out.append(piece.casefold() if kind == "word" else piece)
+            out.extend(kind.units(piece))  # type: ignore[union-attr]
         run.clear()
 
     for ch in text:
-        script = _script(ch)
-        if script == "cjk":
+        script = _kind(ch)
+        if isinstance(script, Script) and script.units is characters:
+            # Each character is a unit the moment it is read: no run, so no mark is glued to it.
             flush()
-            out.append(ch)
+            out.extend(characters(ch))
             kind = None
             continue
-        if script in ("space", "break"):
+        if script in (_SPACE, _BREAK):
             flush()
             kind = None
             continue
@@ -101,7 +79,3 @@ def units(text: str) -> list[str]:
         run.append(ch)
     flush()
     return out
-
-
-def thai_segmenter_available() -> bool:
-    return _thai_segmenter() is not None
