@@ -5,7 +5,8 @@
 A stand-in where no instruction set exists for a language (the Tibetan-Alpaca card's 715k
 instructions are not public): every answer is real target-language text, not model output.
 The split falls on the first sentence end (shad, full stop) after a quarter of the paragraph,
-so prompts and answers are whole sentences.
+so prompts and answers are whole sentences. The instruction is the language's own, from the
+languages registry, in English where it has none.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-SENTENCE_END = re.compile(r"[།༎。！？.!?]+\s*")
+from langadapt.languages import find as find_language
 
-# Instruction per script, in the target language where we have one.
-INSTRUCTIONS = {
-    "bo": "གཤམ་གྱི་ཡི་གེ་མུ་མཐུད་དུ་འབྲི་རོགས།",  # "please continue the text below"
-    "dz": "གཤམ་གྱི་ཡི་གེ་མུ་མཐུད་དུ་འབྲི་རོགས།",
-    "zh-Hant": "請接著寫下去。",
-    "en": "Continue the text.",
-}
+SENTENCE_END = re.compile(r"[།༎。！？.!?]+\s*")
+# Where the registry has no instruction in the language itself (`Language.continue_instruction`).
+FALLBACK_LANGUAGE = "en"
+
+
+def instruction_for(language: str) -> str:
+    found = find_language(language)
+    if found and found.continue_instruction:
+        return found.continue_instruction
+    return find_language(FALLBACK_LANGUAGE).continue_instruction  # type: ignore[union-attr]
 
 
 def split_paragraph(text: str) -> tuple[str, str] | None:
@@ -34,7 +38,7 @@ def split_paragraph(text: str) -> tuple[str, str] | None:
 
 def continuation_tasks(texts: Iterable[str], language: str, min_chars: int = 80,
                        limit: int | None = None) -> list[dict[str, Any]]:
-    instruction = INSTRUCTIONS.get(language, INSTRUCTIONS["en"])
+    instruction = instruction_for(language)
     records = []
     for text in texts:
         for paragraph in text.split("\n"):

@@ -21,10 +21,9 @@ from langadapt.export import card_eval as ev
 from langadapt.export import card_hub as hub
 from langadapt.export import card_training as tr
 from langadapt.export.card_format import bullets, num, size
+from langadapt.languages import find as find_language
 from langadapt.train import methods
 
-# A short greeting or opening line per language for the usage snippet.
-SAMPLE_PROMPTS = {"zh": "你好", "bo": "བཀྲ་ཤིས་བདེ་ལེགས།", "dz": "ཀུ་ཟུ་ཟང་པོ།", "th": "สวัสดี", "ja": "こんにちは", "ko": "안녕하세요"}
 
 IMAGE_OUTPUTS = ("clean.histogram", "tokenizer.chart", "pretrain.loss_curve", "sft.loss_curve", "eval.plot")
 
@@ -166,10 +165,11 @@ def details(inp: CardInputs) -> list[str]:
 
 
 def sample_prompt(languages: list[str]) -> str:
+    """The first language's greeting in the languages registry (`Language.greeting`), for the usage snippet."""
     for lang in languages:
-        prefix = lang.split("-")[0].lower()
-        if prefix in SAMPLE_PROMPTS:
-            return SAMPLE_PROMPTS[prefix]
+        found = find_language(lang)
+        if found and found.greeting:
+            return found.greeting
     return "Hello"
 
 

@@ -7,7 +7,8 @@ The Hub indexes `language` as ISO 639 codes, `base_model` as Hub model ids (a lo
 model tree) and `datasets` as Hub dataset ids, and takes `base_model_relation` from a fixed set. A
 recipe speaks BCP 47 (`zh-Hant`), may start from another run's export, and may train on data fetched
 from package registries, so each field is translated here and whatever does not fit (script,
-region, the chain of runs, non-Hub data sources) goes to tags and the card text instead.
+region, the chain of runs, non-Hub data sources) goes to tags and the card text instead. Language
+names and codes come from the languages registry (`langadapt.languages`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from pathlib import Path
 
 import yaml
 
-# Names for the card text; any valid subtag still works without one.
-LANGUAGE_NAMES = {"zh": "Chinese", "bo": "Tibetan", "dz": "Dzongkha", "th": "Thai", "en": "English", "ja": "Japanese",
-                  "ko": "Korean", "vi": "Vietnamese", "id": "Indonesian", "ms": "Malay", "my": "Burmese", "km": "Khmer",
-                  "lo": "Lao", "ne": "Nepali", "hi": "Hindi", "ug": "Uyghur", "mn": "Mongolian", "yue": "Cantonese"}
+from langadapt.languages import get as registered
+
 SCRIPT_NAMES = {"Hant": "Traditional script", "Hans": "Simplified script", "Tibt": "Tibetan script",
                 "Latn": "Latin script", "Cyrl": "Cyrillic script", "Mong": "Mongolian script", "Arab": "Arabic script"}
 _PRIMARY = re.compile(r"^[a-z]{2,3}$")
@@ -45,10 +44,13 @@ def hub_languages(languages: list[str]) -> HubLanguages:
     for tag in languages:
         parts = tag.replace("_", "-").split("-")
         primary = parts[0].lower()
-        if not _PRIMARY.match(primary):  # not a code the Hub can index: named in the text only
+        # The registry's ISO 639 code and name (`langadapt.languages`); any valid subtag still works without one.
+        own, named = registered(tag) or registered(primary), registered(primary)
+        code = own.hub_code if own else primary
+        if not _PRIMARY.match(code):  # not a code the Hub can index: named in the text only
             described.append(tag)
             continue
-        codes.append(primary)
+        codes.append(code)
         notes = []
         for sub in parts[1:]:
             if len(sub) == 4 and sub.isalpha():
@@ -57,7 +59,7 @@ def hub_languages(languages: list[str]) -> HubLanguages:
                 notes.append(f"region {sub.upper()}")
         if len(parts) > 1:
             tags.append(tag.lower())
-        name = LANGUAGE_NAMES.get(primary)
+        name = named.name if named else None
         inner = ", ".join(x for x in [name, *notes] if x)
         described.append(f"{tag} ({inner})" if inner else tag)
     return HubLanguages(list(dict.fromkeys(codes)), list(dict.fromkeys(tags)), described)
