@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langadapt import languages
 from langadapt.corpus.filters.script import ScriptFilter
 from langadapt.data.sources._tools import JsonlWriter, need_tool, run_tool
 from langadapt.data.sources.debian_text import _license, apt_download
 
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
-HAN_SHARE = 0.5  # the zh-Hant preset's min_script_share
+HAN = re.compile(f"[{languages.HAN.char_class}]")  # the registry's Han, which the clean stage checks
+# The zh-Hant preset's min_script_share: a page kept here also passes the clean stage's script filter.
+HAN_SHARE = languages.get("zh-Hant").preset.min_script_share  # type: ignore[union-attr]
 MAX_PART_CHARS = 2000  # a longer page is cut at headings: ~3k base tokens, under clean's max_tokens 4096
 # older translations end sentences with ASCII marks right after a Chinese character ("的組.檔案"),
 # unless a name goes on ("的.psf 格式")

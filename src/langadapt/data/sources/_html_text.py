@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from langadapt.languages import HAN, LATIN, TIBETAN
+
 BLOCK_TAGS = {"p", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "blockquote"}
 HEADINGS = {"h1", "h2", "h3", "h4"}
 SKIP_TAGS = {"pre", "script", "style", "head", "noscript", "nav", "aside", "button", "input", "label",
@@ -18,11 +20,8 @@ SKIP_TAGS = {"pre", "script", "style", "head", "noscript", "nav", "aside", "butt
 CODE_TAGS = {"code", "kbd", "tt", "samp", "var"}
 VOID_TAGS = {"br", "img", "meta", "link", "input", "hr", "col", "area", "base", "wbr", "source"}
 
-SCRIPTS = {
-    "han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]"),
-    "tibetan": re.compile(r"[\u0f00-\u0fff]"),
-    "latin": re.compile(r"[A-Za-z\u00c0-\u024f]"),
-}
+# The registry's scripts (`langadapt.languages`), so a block is prose in the script the clean stage checks.
+SCRIPTS = {s.name.lower(): re.compile(f"[{s.char_class}]") for s in (HAN, TIBETAN, LATIN)}
 
 
 @dataclass
