@@ -12,8 +12,8 @@ The LSH index is banded the way datasketch's `MinHashLSH` chooses for the thresh
 
 Why it is built so: a corpus of short documents has millions of them (1 GB of poems is ~5M), and the
 index is the only part of cleaning that grows with the corpus. Kept as Python dicts of bytes keys
-plus one numpy signature and one id string per document, it cost ~1.2 GB per million documents
-(`bench/bench_clean_scale.py`, before this layout), so 1 GB of poems needed ~6 GB. Now:
+plus one numpy signature and one id string per document, it cost ~2.8 GB per million documents
+(`bench/bench_clean_scale.py`, before this layout), so 1 GB of poems would have needed ~13 GB. Now:
 
 - In memory, only 64-bit keys with 32-bit document numbers, in sorted runs (dedupstore.SortedRuns):
   the first 8 bytes of the digest for exact dedup, and each LSH band's 13 minimum hashes mixed into
