@@ -11,7 +11,7 @@ target: under 4 GB peak RSS with dedup on).
 The corpus is real text recombined: every line (half-couplet pair) of the fetched chinese-poetry
 corpus (`langadapt data fetch chinese-poetry`) goes into one pool, and each document is 2-8 lines
 drawn at random, so almost every document is distinct, as in a web-scale corpus, and documents are
-about as short as poems (~200 bytes), the hardest case for a per-document index. Planted: 1% exact
+about as short as poems (~225 bytes), the hardest case for a per-document index. Planted: 1% exact
 copies of an earlier document and 1% near copies (one character changed in a document of 80 or
 more characters), which the run must reject.
 
