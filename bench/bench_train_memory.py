@@ -21,7 +21,7 @@ from bench_train_packing import corpus  # noqa: E402
 
 def _plain_copy(model: str, out: Path) -> str:
     from langadapt.models import load_model, load_tokenizer
-    from langadapt.models.resolve import save_plain
+    from langadapt.models.gguf import save_plain
 
     save_plain(load_model(model, dtype="fp32"), out)
     load_tokenizer(model).save_pretrained(out)
