@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel
 
-from langadapt.config.base import one_of
+from langadapt.choices import one_of
 from langadapt.errors import UserError
 
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from langadapt.config.base import closest
+from langadapt.choices import closest
 from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
 

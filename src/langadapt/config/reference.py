@@ -10,7 +10,7 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from langadapt.config.base import one_of
+from langadapt.choices import one_of
 from langadapt.config.recipe import Recipe
 
 

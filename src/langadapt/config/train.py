@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from langadapt.config.base import OneOf, Section
+from langadapt.choices import OneOf
+from langadapt.config.base import Section
 from langadapt.train import methods
 
 
