@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from langadapt.models import ModelNotFound, load_model, load_tokenizer, resolve_model
-from langadapt.models.aliases import smollm2_gguf
-from langadapt.models.resolve import save_plain
+from langadapt.models.gguf import save_plain, smollm2_gguf
 
 
 def test_hub_id_is_kept_as_is():

@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from langadapt import __version__
 from langadapt.atomic import read_json, write_json
 from langadapt.errors import UserError
+from langadapt.models.extension import EXTENSION_FILE
 
 MARKER = "langadapt_output.json"
 # Files that earlier versions of each command wrote, accepted as its marker.
-_LEGACY = {"export": ("langadapt_export.json",), "tokenizer extend": ("model/langadapt_extension.json",)}
+_LEGACY = {"export": ("langadapt_export.json",), "tokenizer extend": (f"model/{EXTENSION_FILE}",)}
 
 
 def _local_path(ref: str | Path | None) -> Path | None:
@@ -63,7 +65,5 @@ def guard_output(out: str | Path, command: str, overwrite: bool = False,
 
 
 def mark_output(out: str | Path, command: str, **info: object) -> None:
-    from langadapt import __version__
-
     write_json(Path(out) / MARKER, {"command": command, "langadapt": __version__,
                                     "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info})

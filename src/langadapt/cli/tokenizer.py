@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.errors import UserError
+from langadapt.models.extension import EXTENSION_FILE, read_extension
 
 _EXTEND_EXAMPLES = (
     "examples:\n"
@@ -32,7 +32,7 @@ def register(sub) -> None:
     ext = cmds.add_parser("extend", help="Learn new pieces on a corpus, extend the tokenizer, resize the model.",
                           description="Continue BPE training from the base tokenizer on target-language text: base ids "
                                       "and merges stay as they are, new merges and ids come after them. Saves the resized "
-                                      "model, the extended tokenizer and langadapt_extension.json to --out.",
+                                      f"model, the extended tokenizer and {EXTENSION_FILE} to --out.",
                           epilog=_EXTEND_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     ext.add_argument("--model", help="Base model: alias, local folder, GGUF file or Hub id (default: the recipe's base_model).")
     ext.add_argument("--corpus", nargs="+", help="JSONL/Parquet/text files or folders of shards to learn from.")
@@ -41,7 +41,7 @@ def register(sub) -> None:
     ext.add_argument("--overwrite", action="store_true",
                      help="Replace --out even when it is not an earlier output of this command (never the input model's folder).")
     ext.add_argument("--tokenizer-only", action="store_const", const=True, default=None,
-                     help="Write the extended tokenizer and langadapt_extension.json alone, without loading or resizing "
+                     help=f"Write the extended tokenizer and {EXTENSION_FILE} alone, without loading or resizing "
                           "the model (chosen automatically when --model has no weights, e.g. a vocabulary-only GGUF).")
     ext.add_argument("--heldout", action="append", default=[], metavar="LANG=PATH",
                      help="Held-out text to report tokens/char and bits/char on (repeatable).")
@@ -119,7 +119,6 @@ def _extend(args) -> int:
 
 def _report(args) -> int:
     from langadapt.models import load_tokenizer
-    from langadapt.tokenizer.extend import EXTENSION_FILE
     from langadapt.tokenizer.report import compare, write_report
 
     texts = _read_texts(args.text, "--text", args.max_chars)
@@ -127,9 +126,9 @@ def _report(args) -> int:
     for ref in args.tokenizers:
         label = Path(ref).name if Path(ref).exists() else ref
         tokenizers[label] = load_tokenizer(ref)
-        ext_file = Path(ref) / EXTENSION_FILE
-        if ext_file.is_file():
-            first_new[label] = json.loads(ext_file.read_text(encoding="utf-8"))["new_token_ids"][0]
+        ext = read_extension(ref)
+        if ext:
+            first_new[label] = ext["new_token_ids"][0]
     table = compare(tokenizers, texts, first_new)
     outputs = write_report(table, args.out)
     print(Path(outputs["markdown"]).read_text(encoding="utf-8"))

@@ -8,7 +8,6 @@ Writes the folder atomically: a failed merge or verification leaves any earlier 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Sequence
 from langadapt.atomic import atomic_dir
 from langadapt.export import merge as merging
 from langadapt.export import verify as verifying
+from langadapt.models.extension import read_extension
 
 
 @dataclass
@@ -31,11 +31,11 @@ class ExportResult:
 
 
 def new_token_ids(tokenizer: Any, folders: Sequence[Path | str]) -> list[int]:
-    """Ids of tokens added to the base vocabulary: from langadapt_extension.json, else the tokenizer's non-special added tokens."""
+    """Ids of tokens added to the base vocabulary: from the extension record, else the tokenizer's non-special added tokens."""
     for folder in folders:
-        ext = Path(folder) / "langadapt_extension.json"
-        if ext.is_file():
-            first, last = json.loads(ext.read_text(encoding="utf-8"))["new_token_ids"]
+        ext = read_extension(folder)
+        if ext:
+            first, last = ext["new_token_ids"]
             return list(range(first, last))
     return sorted(i for i, tok in tokenizer.added_tokens_decoder.items() if not tok.special)
 

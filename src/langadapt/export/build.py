@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,11 @@ from langadapt.export import changelog
 from langadapt.export.api import export_model
 from langadapt.export.card_eval import training_hours
 from langadapt.export.energy import estimate
+from langadapt.export.hub import push
 from langadapt.export.license import base_license
 from langadapt.export.merge import base_model_id
+from langadapt.models.extension import read_extension
+from langadapt.models.resolve import resolve_model
 from langadapt.outdir import mark_output
 
 
@@ -39,14 +41,14 @@ class ExportJob:
 
 
 def original_base(ref: str) -> str:
-    """Follow tokenizer-stage folders (langadapt_extension.json) back to the model the run started from."""
+    """Follow tokenizer-stage folders (their extension record) back to the model the run started from."""
     seen = set()
     while ref not in seen:
         seen.add(ref)
-        ext = Path(ref) / "langadapt_extension.json"
-        if not ext.is_file():
+        ext = read_extension(ref)
+        if not ext:
             break
-        parent = json.loads(ext.read_text(encoding="utf-8")).get("base_model")
+        parent = ext.get("base_model")
         if not parent:
             break
         ref = str(parent)
@@ -74,8 +76,6 @@ def run_export(job: ExportJob, log: Any = print) -> dict:
 
     base_ref = recipe.base_model if recipe is not None else original_base(result.base.ref)
     try:
-        from langadapt.models.resolve import resolve_model
-
         base_id = base_model_id(resolve_model(base_ref))
     except Exception:  # an unresolvable base still gets a card; it is named as given
         base_id = None
@@ -105,7 +105,5 @@ def run_export(job: ExportJob, log: Any = print) -> dict:
               "seconds": round(result.seconds, 2)}
     write_json(job.out / "langadapt_export.json", record)
     if cfg.push_to_hub:
-        from langadapt.export.hub import push
-
         record["hub_url"] = push(job.out, cfg.push_to_hub, version=entries[0]["version"], private=cfg.private, log=log)
     return {"folder": job.out, "card": card_path, "record": record}

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import yaml
 
+from langadapt.errors import UserError
+from langadapt.models.extension import read_extension
+from langadapt.models.resolve import resolve_model
+
 
 def from_readme(folder: Path) -> str | None:
     readme = folder / "README.md"
@@ -36,9 +40,6 @@ def from_gguf(path: Path) -> str | None:
 
 def base_license(ref: str) -> str | None:
     """License of a model reference (alias, folder, GGUF); None when the model does not say."""
-    from langadapt.errors import UserError
-    from langadapt.models.resolve import resolve_model
-
     try:
         resolved = resolve_model(ref)
     except UserError:
@@ -54,9 +55,9 @@ def base_license(ref: str) -> str | None:
         gguf = json.loads(source.read_text(encoding="utf-8")).get("gguf")
         if gguf and Path(gguf).is_file():
             return from_gguf(Path(gguf))
-    ext = folder / "langadapt_extension.json"
-    if ext.is_file():
-        parent = json.loads(ext.read_text(encoding="utf-8")).get("base_model")
+    ext = read_extension(folder)
+    if ext:
+        parent = ext.get("base_model")
         if parent and parent != ref:
             return base_license(parent)
     return None

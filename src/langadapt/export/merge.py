@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from langadapt.errors import UserError
-from langadapt.models.resolve import ResolvedModel, resolve_model, save_plain
+from langadapt.models.gguf import save_plain
+from langadapt.models.resolve import ResolvedModel, resolve_model
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")

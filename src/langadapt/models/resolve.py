@@ -6,17 +6,16 @@ loads a plain Hugging Face directory and nothing downstream needs to know where 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from langadapt.atomic import atomic_dir, write_json
+from langadapt.errors import UserError, require
 from langadapt.models.aliases import ALIASES, ALIAS_SOURCES
 from langadapt.models.errors import ModelNotFound
-from langadapt.paths import cache_dir
+from langadapt.models.gguf import materialize_gguf
 
 Kind = Literal["alias", "gguf", "local", "adapter", "hub"]
 
@@ -36,43 +35,6 @@ class ResolvedModel:
     def weights(self) -> str:
         """The directory or Hub id holding the full model weights (the base for adapters)."""
         return self.base.weights if self.base else self.path
-
-
-def _gguf_cache_key(gguf: Path) -> str:
-    st = gguf.stat()
-    digest = hashlib.sha256(f"{gguf.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
-    return f"{gguf.stem}-{digest}"
-
-
-def materialize_gguf(gguf: Path) -> Path:
-    """Convert a GGUF file to a safetensors checkpoint in the cache (once) and return its folder."""
-    target = cache_dir("models") / _gguf_cache_key(gguf)
-    if (target / "config.json").exists():
-        return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder, name = str(gguf.parent), gguf.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
-    with atomic_dir(target) as tmp:
-        save_plain(model, tmp)
-        tokenizer.save_pretrained(tmp)
-        write_json(tmp / "langadapt_source.json", {"gguf": str(gguf.resolve())})
-    return target
-
-
-def save_plain(model: Any, out_dir: str | Path, **kwargs: Any) -> None:
-    """save_pretrained without GGUF quantizer state, so the result is a plain safetensors checkpoint."""
-    # A GGUF load leaves a quantizer and a quantization_config behind although the weights are
-    # already dequantized; saved as is, transformers would try to re-quantize on the next load.
-    if getattr(model, "hf_quantizer", None) is not None and "gguf" in type(model.hf_quantizer).__name__.lower():
-        model.hf_quantizer = None
-        model.is_quantized = False
-        if hasattr(model.config, "quantization_config"):
-            delattr(model.config, "quantization_config")
-    if not getattr(model.config, "architectures", None):
-        model.config.architectures = [type(model).__name__]
-    model.save_pretrained(out_dir, safe_serialization=True, **kwargs)
 
 
 def resolve_model(ref: str | os.PathLike) -> ResolvedModel:
@@ -175,8 +137,6 @@ def load_model(
 
 def _quantization_kwargs(quantization: str, torch: Any) -> dict[str, Any]:
     """from_pretrained arguments for 8-bit or 4-bit (NF4) weights; checked before anything is loaded."""
-    from langadapt.errors import UserError, require
-
     if quantization not in ("8bit", "4bit"):
         raise UserError(f"quantization must be 8bit or 4bit, got {quantization!r}")
     if not torch.cuda.is_available():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from langadapt.atomic import atomic_dir
+from langadapt.models.gguf import materialize_gguf, smollm2_gguf
 from langadapt.paths import cache_dir
 
 TINY_CONFIG = dict(
@@ -21,12 +22,10 @@ TINY_CONFIG = dict(
 
 
 def build_tiny_model(out_dir: Path, seed: int = 0) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    import torch  # torch and transformers load in seconds: only when the model is first built
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from langadapt.models.resolve import load_tokenizer
-
-    tok = load_tokenizer("smollm2-135m-instruct")
+    tok = AutoTokenizer.from_pretrained(materialize_gguf(smollm2_gguf()))  # what the smollm2 alias resolves to
     config = LlamaConfig(
         vocab_size=len(tok),
         bos_token_id=tok.bos_token_id,

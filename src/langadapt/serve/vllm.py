@@ -11,7 +11,13 @@ import sys
 import re
 from pathlib import Path
 
+from langadapt.atomic import atomic_dir
 from langadapt.errors import UserError, require
+from langadapt.models import resolve_model
+from langadapt.models.gguf import save_plain
+from langadapt.paths import cache_dir
+from langadapt.rundir import fingerprint_path
+from langadapt.serve.loading import load_for_serving
 
 _KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _OWN = {"model": "MODEL", "host": "--host", "port": "--port", "api-key": "--api-key",
@@ -50,16 +56,9 @@ def vllm_command(model_dir: str, host: str, port: int, api_key: str | None, serv
 
 def merged_checkpoint(ref: str, adapter: str | None) -> str:
     """A local folder with full weights vLLM can load (merged once into the cache for adapters)."""
-    from langadapt.models import resolve_model
-
     resolved = resolve_model(ref)
     if adapter is None and resolved.kind != "adapter":
         return resolved.weights
-    from langadapt.atomic import atomic_dir
-    from langadapt.models.resolve import save_plain
-    from langadapt.paths import cache_dir
-    from langadapt.rundir import fingerprint_path
-    from langadapt.serve.loading import load_for_serving
 
     source = adapter or resolved.path
     target = cache_dir("merged") / f"{Path(source).name}-{fingerprint_path(source)[:12]}"

@@ -9,13 +9,16 @@ not start far worse than its base (CLA2 issue 223 is what happens when nobody ch
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from langadapt.config.tokenizer import TokenizerConfig
+from langadapt.models import load_model, load_tokenizer
+from langadapt.models.extension import read_extension
+from langadapt.tokenizer.embeddings import INIT_METHODS, extend_embeddings
+from langadapt.tokenizer.extend import calibration_inputs
 from langadapt.tokenizer.report import bits_per_char, compare, write_report
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,7 @@ def assess_extension(base_model: str, extended_dir: str | os.PathLike, heldout: 
     """Write report.json/report.md/tokens_per_char.png to `out_dir`; return (outputs, metrics)."""
     from transformers import AutoTokenizer
 
-    from langadapt.models import load_model, load_tokenizer
-    from langadapt.tokenizer.extend import EXTENSION_FILE
-
-    info = json.loads((Path(extended_dir) / EXTENSION_FILE).read_text(encoding="utf-8"))
+    info = read_extension(extended_dir)
     first_id = info["new_token_ids"][0]
     base_tok = load_tokenizer(base_model)
     ext_tok = AutoTokenizer.from_pretrained(str(extended_dir))
@@ -58,9 +58,6 @@ def assess_extension(base_model: str, extended_dir: str | os.PathLike, heldout: 
         bpc[f"extended ({info['init']} init)"] = _bpc_of(extended, ext_tok, heldout, cfg.report_chars)
         del extended
         if cfg.compare_inits and extension is not None:
-            from langadapt.tokenizer.embeddings import INIT_METHODS, extend_embeddings
-            from langadapt.tokenizer.extend import calibration_inputs
-
             for init in INIT_METHODS:
                 if init == info["init"]:
                     continue

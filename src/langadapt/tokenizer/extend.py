@@ -19,14 +19,19 @@ from typing import Any, Iterable, Sequence
 from langadapt.atomic import atomic_dir, write_json
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.errors import UserError
+from langadapt.memguard import check_model_fits
+from langadapt.models import load_model, load_tokenizer, resolve_model
+from langadapt.models.extension import EXTENSION_FILE
+from langadapt.models.gguf import save_plain
+from langadapt.tokenizer.embeddings import extend_embeddings
 from langadapt.tokenizer.extend_hf import apply_pieces, extend_tokenizer_json, save_tokenizer
+from langadapt.tokenizer.extend_spm import extend_spm_file
 from langadapt.tokenizer.learn_bpe import LearnedPieces, learn_pieces
 from langadapt.tokenizer.pieces import TokenizerJson
+from langadapt.tokenizer.texts import iter_texts
 from langadapt.tokenizer.vocab_size import choose_size, truncate
 
 log = logging.getLogger(__name__)
-
-EXTENSION_FILE = "langadapt_extension.json"
 
 
 @dataclass
@@ -150,9 +155,6 @@ def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: Tok
 
 def write_spm_if_shipped(base_model: str, ext: TokenizerExtension, out_dir: str | os.PathLike) -> bool:
     """Extend the base's SentencePiece tokenizer.model too, when it ships one (metaspace tokenizers only)."""
-    from langadapt.models import resolve_model
-    from langadapt.tokenizer.extend_spm import extend_spm_file
-
     resolved = resolve_model(base_model)
     source = Path(resolved.weights) / "tokenizer.model"
     if resolved.kind == "hub" or not source.is_file() or ext.base.byte_level:
@@ -167,13 +169,6 @@ def extend_model(base_model: str, corpus: Sequence[str | os.PathLike], cfg: Toke
 
     Returns the extension and the contents of `langadapt_extension.json`.
     """
-    from langadapt.models import load_model, load_tokenizer
-    from langadapt.models.resolve import save_plain
-    from langadapt.tokenizer.embeddings import extend_embeddings
-    from langadapt.tokenizer.texts import iter_texts
-
-    from langadapt.memguard import check_model_fits
-
     if not corpus:
         raise UserError("no corpus given to learn new pieces from")
     # Before anything loads: a model that cannot fit is otherwise killed by the kernel with no message.

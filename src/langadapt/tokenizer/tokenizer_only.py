@@ -21,9 +21,14 @@ from typing import Any, Callable, Sequence
 from langadapt.atomic import atomic_dir, write_json
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.errors import UserError
+from langadapt.models import load_tokenizer
+from langadapt.models.extension import EXTENSION_FILE
 from langadapt.tokenizer.embeddings import padded_size
-from langadapt.tokenizer.extend import EXTENSION_FILE, TokenizerExtension, extend_model, extend_tokenizer
+from langadapt.tokenizer.extend import TokenizerExtension, extend_model, extend_tokenizer
 from langadapt.tokenizer.extend_hf import save_tokenizer
+from langadapt.tokenizer.extend_spm import extend_spm_bytes, spm_from_gguf
+from langadapt.tokenizer.report import compare, write_report
+from langadapt.tokenizer.texts import iter_texts
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,6 @@ def load_base_tokenizer(ref: str | os.PathLike) -> Any:
         return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     if path.is_dir() and not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
         return AutoTokenizer.from_pretrained(str(path))
-    from langadapt.models import load_tokenizer
 
     return load_tokenizer(ref)
 
@@ -71,8 +75,6 @@ def _spm_source(ref: str | os.PathLike) -> bytes | None:
 
         field = gguf.GGUFReader(str(path)).fields.get("tokenizer.ggml.model")
         if field is not None and bytes(field.parts[field.data[0]]).decode() == "llama":
-            from langadapt.tokenizer.extend_spm import spm_from_gguf
-
             return spm_from_gguf(path)
     return None
 
@@ -80,8 +82,6 @@ def _spm_source(ref: str | os.PathLike) -> bytes | None:
 def extend_tokenizer_only(base_model: str, corpus: Sequence[str | os.PathLike], cfg: TokenizerConfig,
                           out_dir: str | os.PathLike, progress: bool = True) -> tuple[TokenizerExtension, dict]:
     """Learn pieces on `corpus` and write the extended tokenizer and EXTENSION_FILE to `out_dir` (no model)."""
-    from langadapt.tokenizer.texts import iter_texts
-
     if not corpus:
         raise UserError("no corpus given to learn new pieces from")
     base_tok = load_base_tokenizer(base_model)
@@ -103,8 +103,6 @@ def extend_tokenizer_only(base_model: str, corpus: Sequence[str | os.PathLike], 
     with atomic_dir(out_dir) as tmp:
         save_tokenizer(base_tok, ext.extended, tmp)
         if spm is not None:
-            from langadapt.tokenizer.extend_spm import extend_spm_bytes
-
             (Path(tmp) / "tokenizer.model").write_bytes(extend_spm_bytes(spm, ext.pieces, ext.first_id))
         info["sentencepiece_model"] = spm is not None
         write_json(Path(tmp) / EXTENSION_FILE, info)
@@ -132,8 +130,6 @@ def report_tokens(base_model: str, extended_dir: str | os.PathLike, heldout: dic
                   out_dir: str | os.PathLike, info: dict) -> tuple[dict, dict]:
     """Tokens per character before and after (bits per character need a model, so none here)."""
     from transformers import AutoTokenizer
-
-    from langadapt.tokenizer.report import compare, write_report
 
     tokenizers = {"base": load_base_tokenizer(base_model), "extended": AutoTokenizer.from_pretrained(str(extended_dir))}
     table = compare(tokenizers, heldout, {"extended": info["new_token_ids"][0]})

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from langadapt.atomic import atomic_dir
 from langadapt.models.extension import EXTENSION_FILE
-from langadapt.models.resolve import resolve_model, save_plain
+from langadapt.models.gguf import save_plain
+from langadapt.models.resolve import resolve_model
 
 
 def save_outputs(accelerator, model, loaded, out_dir: Path) -> dict[str, str]:
