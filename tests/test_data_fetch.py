@@ -221,7 +221,7 @@ def test_zh_tw_doc_sources_whole_package(name, package, license_):
 def test_doc_qa_builtins_on_the_fetched_sources():
     from langadapt.data import doc_tasks
     from langadapt.eval.tasks import TaskOptions, load_task
-    from langadapt.train.data_sft import builtin_conversations
+    from langadapt.data.sft_records import builtin_conversations
 
     task = load_task("zh-tw-doc-qa", TaskOptions(max_examples=50))
     assert task.kind == "generation" and len(task.items) == 50

@@ -81,7 +81,7 @@ def test_dry_run_reports_inputs(capsys):
 def test_hub_sft_dataset_offline_is_a_clear_error():
     from langadapt.config.train import SftDataSpec
     from langadapt.errors import UserError
-    from langadapt.train.data_sft import load_hf_conversations
+    from langadapt.data.sft_records import load_hf_conversations
 
     with pytest.raises(UserError, match="needs network"):
         load_hf_conversations(SftDataSpec(hf_dataset="databricks/databricks-dolly-15k"))

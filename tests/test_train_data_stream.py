@@ -170,6 +170,7 @@ def _chat_rows():
 @pytest.mark.parametrize("packing", [True, False])
 def test_sft_store_matches_in_memory_encoding(tmp_path, tok, packing):
     from langadapt.config.train import SftConfig
+    from langadapt.data import sft_records
     from langadapt.train import data_sft
     from langadapt.train.sft_store import sft_sequences
 
@@ -181,7 +182,7 @@ def test_sft_store_matches_in_memory_encoding(tmp_path, tok, packing):
     template = data_sft.resolve_template(tok, None)
     train, val, info = sft_sequences(cfg, tok, template, cache=tmp_path / "cache")
     # the plain list path: encode every conversation, drop those with nothing to learn within 128 tokens
-    convs = data_sft.load_conversations(chat, system_prompt="你是詩人。")
+    convs = sft_records.load_conversations(chat, system_prompt="你是詩人。")
     encoded = [data_sft.encode(tok, c, template, 128) for c in convs]
     kept, kept_head = [e for e in encoded if e], [e for e in encoded[:6] if e]
     assert len(kept) == len(convs) - 1 == 21

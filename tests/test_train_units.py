@@ -10,6 +10,7 @@ import torch
 
 from langadapt.config.train import PretrainConfig, SftConfig
 from langadapt.errors import UserError
+from langadapt.data import sft_records
 from langadapt.train import data_cpt, data_sft
 from langadapt.train.batching import collate, global_batch_indices, micro_batches
 from langadapt.train.schedule import lr_factor, warmup_steps
@@ -74,12 +75,12 @@ def test_schedules():
 
 
 def test_sft_formats_agree():
-    alpaca = data_sft.to_messages({"instruction": "續寫", "input": "床前明月光", "output": "疑是地上霜"})
-    share = data_sft.to_messages({"conversations": [{"from": "human", "value": "續寫\n\n床前明月光"}, {"from": "gpt", "value": "疑是地上霜"}]})
-    msgs = data_sft.to_messages({"messages": [{"role": "user", "content": "續寫\n\n床前明月光"}, {"role": "assistant", "content": "疑是地上霜"}]})
+    alpaca = sft_records.to_messages({"instruction": "續寫", "input": "床前明月光", "output": "疑是地上霜"})
+    share = sft_records.to_messages({"conversations": [{"from": "human", "value": "續寫\n\n床前明月光"}, {"from": "gpt", "value": "疑是地上霜"}]})
+    msgs = sft_records.to_messages({"messages": [{"role": "user", "content": "續寫\n\n床前明月光"}, {"role": "assistant", "content": "疑是地上霜"}]})
     assert alpaca == share == msgs
     with pytest.raises(UserError):
-        data_sft.detect_format({"prompt": "x"})
+        sft_records.detect_format({"prompt": "x"})
 
 
 def test_sft_labels_cover_only_assistant_turns(smollm2_tokenizer):

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from langadapt import __version__
+from langadapt.corpus.writers import read_shards
 from langadapt.data.llm_client import LLMClient, RequestFailed, load_prompt_template, render_messages
 from langadapt.data.llm_output import DataOutputs, now, template_info
 from langadapt.data.quality import QualityCheck
+from langadapt.data.sft_records import read_records
 from langadapt.errors import UserError
 from langadapt.textio import data_suffix, open_text
 
@@ -30,14 +32,10 @@ _QA = re.compile(r"^\W*question\W*:\s*(?P<q>.+?)\s*^\W*answer\W*:\s*(?P<a>.+)", 
 def read_documents(path: str | Path, text_field: str = "text") -> list[str]:
     path = Path(path)
     if path.is_dir():
-        from langadapt.corpus.writers import read_shards
-
         return [str(r.get(text_field) or "") for r in read_shards(path)]
     if not path.is_file():
         raise UserError(f"{path}: no such documents file or folder")
     if data_suffix(path) in (".jsonl", ".json"):  # also a.jsonl.gz, a.jsonl.zst, ...
-        from langadapt.train.data_sft import read_records
-
         rows = read_records(path)
         if rows and text_field not in rows[0]:
             raise UserError(f"{path}: records have no `{text_field}` field (keys: {sorted(rows[0])[:8]}); "

@@ -21,8 +21,8 @@ from langadapt.data import protect
 from langadapt.data.llm_client import LLMClient, RequestFailed, load_prompt_template, render_messages
 from langadapt.data.llm_output import DataOutputs, file_sha256, now, template_info
 from langadapt.data.quality import QualityCheck
+from langadapt.data.sft_records import detect_format, read_records, to_messages
 from langadapt.errors import UserError
-from langadapt.train.data_sft import detect_format, read_records, to_messages
 
 TEMPLATE = Path(__file__).parent / "templates" / "translate.txt"
 _ALPACA_FIELDS = ("system", "instruction", "input", "output")

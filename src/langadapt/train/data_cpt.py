@@ -69,7 +69,7 @@ def split_validation(docs: Sequence[dict], fraction: float, seed: int) -> tuple[
     return [docs[i] for i in train], [docs[i] for i in val]
 
 
-def _sample(docs: list, factor: float, rng: random.Random) -> list:
+def sample_by_weight(docs: list, factor: float, rng: random.Random) -> list:
     """`factor` 2.5 -> two full copies plus a random half; 0.3 -> a random 30%."""
     whole = int(factor)
     out = docs * whole
@@ -152,7 +152,7 @@ def tokenize(tokenizer, texts: Sequence[str], batch_size: int = 512) -> list[lis
     return out
 
 
-class _Sequences(Sequence):
+class StoreSequences(Sequence):
     """Read-only sequence of training examples built on demand from the token store."""
 
     def __len__(self) -> int:
@@ -178,7 +178,7 @@ class _Sequences(Sequence):
         return ids, labels, list(range(len(ids)))
 
 
-class PackedSequences(_Sequences):
+class PackedSequences(StoreSequences):
     """Documents in `order` laid end to end and cut every `max_len` tokens; positions restart per document and piece."""
 
     def __init__(self, store: TokenStore, order: np.ndarray, max_len: int):
@@ -210,7 +210,7 @@ class PackedSequences(_Sequences):
         return out
 
 
-class ChunkedSequences(_Sequences):
+class ChunkedSequences(StoreSequences):
     """Without packing: one sequence per document piece of at most `max_len` tokens (padded later); pieces under 2 tokens are dropped."""
 
     def __init__(self, store: TokenStore, order: np.ndarray, max_len: int):
@@ -247,7 +247,7 @@ def chunk(docs: Sequence[list[int]], max_len: int) -> list[dict]:
 
 def cpt_sequences(store: TokenStore, max_len: int, packing: bool, validation_fraction: float, seed: int,
                   names: Iterable[str] | None = None, weights: dict[str, float] | None = None,
-                  replay: set[str] | None = None, replay_share: float | None = None) -> tuple[_Sequences, _Sequences, dict]:
+                  replay: set[str] | None = None, replay_share: float | None = None) -> tuple[StoreSequences, StoreSequences, dict]:
     """Training and validation sequences of a token store, and a summary for the metrics log."""
     idx = select(store, names)
     train_pos, val_pos = split_indices(len(idx), validation_fraction, seed)

@@ -28,10 +28,13 @@ from typing import Iterator
 
 import numpy as np
 
+from langadapt import __version__
 from langadapt.atomic import atomic_dir
+from langadapt.data import sft_records
 from langadapt.errors import UserError
+from langadapt.paths import cache_dir
 from langadapt.train import data_sft
-from langadapt.train.data_cpt import _Sequences, _sample
+from langadapt.train.data_cpt import StoreSequences, sample_by_weight
 from langadapt.train.shards import tokenizer_fingerprint
 
 VERSION = 1
@@ -70,11 +73,11 @@ def _resolve(spec, base_dir: Path | None) -> Path:
 
 def _conversations(spec, cfg, heldout: str | None, base_dir: Path | None) -> Iterator[list[dict]]:
     if spec.builtin:
-        part = data_sft.builtin_conversations(spec.builtin, heldout, cfg.seed, spec.max_examples)
+        part = sft_records.builtin_conversations(spec.builtin, heldout, cfg.seed, spec.max_examples)
     elif spec.path:
-        part = data_sft.iter_conversations(_resolve(spec, base_dir), spec.format, cfg.system_prompt, spec.max_examples)
+        part = sft_records.iter_conversations(_resolve(spec, base_dir), spec.format, cfg.system_prompt, spec.max_examples)
     elif spec.hf_dataset:
-        part = data_sft.load_hf_conversations(spec, cfg.system_prompt, base_dir)
+        part = sft_records.load_hf_conversations(spec, cfg.system_prompt, base_dir)
     else:
         raise UserError("sft.datasets entry needs `path`, `hf_dataset` or `builtin`")
     for c in part:
@@ -85,8 +88,6 @@ def _conversations(spec, cfg, heldout: str | None, base_dir: Path | None) -> Ite
 
 def _key(cfg, tokenizer, template: str, heldout: str | None, base_dir: Path | None) -> str | None:
     """Content key of the store, or None when a dataset has no cheap fingerprint (a Hub dataset)."""
-    from langadapt import __version__
-
     parts: list = [VERSION, tokenizer_fingerprint(tokenizer), template, cfg.max_seq_length, cfg.system_prompt]
     for spec in cfg.datasets:
         if spec.hf_dataset and not spec.path and not spec.builtin:
@@ -137,8 +138,6 @@ def write_sft_store(cfg, tokenizer, template: str, folder: Path, heldout: str | 
 
 def sft_store(cfg, tokenizer, template: str, heldout: str | None = None, base_dir: Path | None = None,
               cache: Path | None = None) -> SftStore:
-    from langadapt.paths import cache_dir
-
     root = Path(cache) if cache is not None else cache_dir("sft-tokens")
     key = _key(cfg, tokenizer, template, heldout, base_dir)
     if key is None:
@@ -155,7 +154,7 @@ def sft_store(cfg, tokenizer, template: str, heldout: str | None = None, base_di
     return SftStore(folder)
 
 
-class SftSequences(_Sequences):
+class SftSequences(StoreSequences):
     """Examples in `order`, one per sequence, or packed whole side by side up to `max_len` (never split)."""
 
     def __init__(self, store: SftStore, order: np.ndarray, max_len: int, packed: bool):
@@ -198,7 +197,7 @@ def sft_sequences(cfg, tokenizer, template: str, heldout: str | None = None, bas
     examples: list[int] = []
     for p, spec in enumerate(cfg.datasets):
         mine = np.flatnonzero(store.part == p).tolist()
-        examples += _sample(mine, spec.weight, random.Random(cfg.seed)) if spec.weight != 1.0 else mine
+        examples += sample_by_weight(mine, spec.weight, random.Random(cfg.seed)) if spec.weight != 1.0 else mine
     order = list(range(len(examples)))
     random.Random(cfg.seed).shuffle(order)
     n = len(examples)

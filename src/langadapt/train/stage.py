@@ -14,6 +14,8 @@ from langadapt.config.corpus import CorpusSpec
 from langadapt.errors import UserError
 from langadapt.stages import StageContext, StageResult
 from langadapt.train import data_cpt, data_sft, methods
+from langadapt.train.sft_store import sft_sequences
+from langadapt.train.shards import token_store
 from langadapt.train.trainer import Data, TrainResult, train
 
 
@@ -32,9 +34,7 @@ def _hyperparameters(cfg) -> dict:
 def cpt_data(cfg, corpus: str | Path, specs: Sequence[CorpusSpec] = ()):
     """build_data callback for continual pretraining: the corpus is tokenized once into a cached token store."""
     def build(tokenizer) -> Data:
-        from accelerate import PartialState
-
-        from langadapt.train.shards import token_store
+        from accelerate import PartialState  # accelerate loads torch.distributed: only when a stage runs
 
         # One process tokenizes; under `accelerate launch` the others wait, then open the same store.
         with PartialState().main_process_first():
@@ -55,8 +55,6 @@ def sft_data(cfg, heldout: str | None = None, base_dir: Path | None = None):
         # The model learns this template (maybe the chatml fallback), so it is the one to serve it with:
         # set on the tokenizer that is saved with the adapter, the merged model and any export.
         tokenizer.chat_template = template
-        from langadapt.train.sft_store import sft_sequences
-
         # Encoded once into a cached store (the main process first; the others then open it).
         train_seqs, val_seqs, info = sft_sequences(cfg, tokenizer, template, heldout, base_dir)
         return Data(train_seqs, val_seqs, cfg.packing, info)
