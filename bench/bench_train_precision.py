@@ -21,7 +21,7 @@ def main() -> None:
     args = job_arguments("lora").parse_args()
 
     from langadapt.models import resolve_model
-    from langadapt.train.methods import cpu_has_native_bf16
+    from langadapt.train.loading import cpu_has_native_bf16
 
     model_dir = resolve_model(args.model).path
     tps = {}
