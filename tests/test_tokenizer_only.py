@@ -131,14 +131,14 @@ def test_guard_output_units(tmp_path):
 def test_stage_on_a_vocab_only_base(vocab_gguf, corpus, tmp_path):
     from langadapt.config.load import recipe_from_dict
     from langadapt.rundir import RunDir
-    from langadapt.stages import StageContext, stage_function
+    from langadapt.stages import StageContext, stage
 
     recipe = recipe_from_dict({"name": "t", "base_model": str(vocab_gguf), "languages": ["zh-Hant"],
                                "run_dir": str(tmp_path), "tokenizer": {"new_tokens": NEW}})
     ctx = StageContext(recipe, tmp_path / "t" / "tokenizer", RunDir(tmp_path / "t"),
                        {"clean.corpus": str(corpus), "clean.heldout": str(corpus / "shard-000.jsonl")})
     ctx.out_dir.mkdir(parents=True)
-    result = stage_function("tokenizer")(ctx)
+    result = stage("tokenizer").run(ctx)
     assert result.metrics["tokenizer_only"] is True and result.metrics["added_tokens"] == NEW
     assert "bpc_before" not in result.metrics
     assert not list(Path(result.outputs["model"]).glob("*.safetensors"))

@@ -79,14 +79,14 @@ def test_cli_bad_input_is_a_user_error(tiny_model_dir, tmp_path, capsys):
 def test_stage_run(tiny_model_dir, poem_files, tmp_path):
     from langadapt.config.load import recipe_from_dict
     from langadapt.rundir import RunDir
-    from langadapt.stages import StageContext, stage_function
+    from langadapt.stages import StageContext, stage
 
     recipe = recipe_from_dict({"name": "t", "base_model": str(tiny_model_dir), "languages": ["zh-Hant"],
                                "run_dir": str(tmp_path), "tokenizer": {"new_tokens": 100, "report_chars": 200}})
     ctx = StageContext(recipe, tmp_path / "t" / "tokenizer", RunDir(tmp_path / "t"),
                        {"clean.corpus": str(poem_files / "corpus"), "clean.heldout": str(poem_files / "heldout.jsonl")})
     ctx.out_dir.mkdir(parents=True)
-    result = stage_function("tokenizer")(ctx)
+    result = stage("tokenizer").run(ctx)
     assert set(result.outputs) >= {"model", "report", "chart"}
     _check_model_folder(Path(result.outputs["model"]), 49152, 100)
     m = result.metrics

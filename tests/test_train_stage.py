@@ -9,7 +9,7 @@ from _train_helpers import write_corpus
 from langadapt.cli.main import main
 from langadapt.config.load import recipe_from_dict
 from langadapt.rundir import RunDir
-from langadapt.stages import StageContext, stage_function
+from langadapt.stages import StageContext, stage
 
 
 def test_pretrain_then_sft_stage_functions(tmp_path, tiny_model_dir):
@@ -29,7 +29,7 @@ def test_pretrain_then_sft_stage_functions(tmp_path, tiny_model_dir):
     })
     artifacts = {"clean.corpus": str(corpus)}
     ctx = StageContext(recipe, tmp_path / "runs" / "t" / "pretrain", RunDir(tmp_path / "runs" / "t"), artifacts)
-    pt = stage_function("pretrain")(ctx)
+    pt = stage("pretrain").run(ctx)
     assert set(pt.outputs) == {"model", "metrics", "loss_curve"}
     m = pt.metrics
     assert m["global_step"] == 2 and m["hyperparameters"]["method"] == "full"
@@ -41,7 +41,7 @@ def test_pretrain_then_sft_stage_functions(tmp_path, tiny_model_dir):
     artifacts["pretrain.model"] = pt.outputs["model"]
     ctx = StageContext(recipe, tmp_path / "runs" / "t" / "sft", RunDir(tmp_path / "runs" / "t"), artifacts)
     assert ctx.latest_model(before="sft") == pt.outputs["model"]
-    res = stage_function("sft")(ctx)
+    res = stage("sft").run(ctx)
     assert {"model", "adapter", "metrics", "loss_curve"} <= set(res.outputs)
     assert res.metrics["data"]["train_examples"] + res.metrics["data"]["validation_examples"] == 12
 

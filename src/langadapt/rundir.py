@@ -6,8 +6,6 @@ sign that a stage finished; an interrupted stage is simply re-run.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import platform
 import time
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from langadapt.atomic import read_json, write_json
+from langadapt.stages import STAGES
 
 MANIFEST = "manifest.json"
 _VERSIONED = ("langadapt", "torch", "transformers", "peft", "tokenizers", "datasets", "accelerate", "sentencepiece")
@@ -30,30 +29,6 @@ def versions() -> dict[str, str]:
             continue
     found["python"] = platform.python_version()
     return found
-
-
-def fingerprint_data(data: Any) -> str:
-    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def fingerprint_path(path: str | Path, content_limit: int = 64 << 20) -> str:
-    """Content hash for files up to `content_limit`, size+mtime beyond it; folders hash their files."""
-    path = Path(path)
-    if not path.exists():
-        return "missing"
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    h = hashlib.sha256()
-    for f in files:
-        st = f.stat()
-        h.update(str(f.relative_to(path) if path.is_dir() else f.name).encode())
-        if st.st_size <= content_limit:
-            with f.open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        else:
-            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -101,8 +76,7 @@ class RunDir:
         self.manifest_path(stage).unlink(missing_ok=True)
 
     def manifests(self) -> dict[str, dict]:
-        from langadapt.config.recipe import STAGES
-
+        """The completed stages' manifests, in pipeline order."""
         return {s: m for s in STAGES if (m := self.manifest(s))}
 
 

@@ -1,10 +1,19 @@
-"""The contract between the orchestrator and each stage.
+"""The stages of `langadapt run`, each described once: what it reads, what it writes, what it depends on.
 
-A stage is a plain function `run(ctx: StageContext) -> StageResult`, registered below by
-dotted path so importing langadapt stays light. The orchestrator gives it the recipe, its own
-output folder and the outputs of the stages before it; the stage returns its artifacts
-(absolute paths) and its key metrics, which land in its manifest and from there in the
-report and the model card.
+    from langadapt.stages import stage, STAGES
+    result = stage("sft").run(StageContext(recipe, out_dir, run_dir, artifacts))
+    stage("sft").upstream          # ("clean", "tokenizer", "pretrain")
+    stage_fingerprint(recipe, "sft", upstream_ids, input_files)
+
+Everything the orchestrator (langadapt.pipeline.run), the stage commands in langadapt.cli and the
+model card need to know about a stage is read from its `Stage` spec below: the order of the
+pipeline is the order of `SPECS`; a stage's upstream is the set of stages whose artifacts it
+`needs`; its fingerprint covers its recipe section, the `recipe_keys` it reads beyond it, the
+contents of its `input_files` and the identity of its upstream results, so editing any of those
+re-runs the stage and everything after it, and nothing else.
+
+A stage's code is named by dotted path and imported when it runs: the stages pull in torch,
+transformers and the data libraries, which `langadapt --help` and the config code must not wait for.
 """
 
 from __future__ import annotations
@@ -12,33 +21,147 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
-from langadapt.rundir import RunDir
+from langadapt.fingerprint import fingerprint_data, fingerprint_path
+from langadapt.pipeline.inputs import resolve_corpora
 
-# stage -> "module:function"
-STAGE_FUNCTIONS: dict[str, str] = {
-    "clean": "langadapt.corpus.stage:run",
-    "tokenizer": "langadapt.tokenizer.stage:run",
-    "pretrain": "langadapt.train.stage:run_pretrain",
-    "sft": "langadapt.train.stage:run_sft",
-    "eval": "langadapt.eval.stage:run",
-    "export": "langadapt.export.stage:run",
-}
-
-# Artifacts each stage promises in StageResult.outputs (documented contract):
-#   clean:     corpus (folder of cleaned shards), heldout (JSONL of held-out documents), stats (stats.json)
-#   tokenizer: model (folder: resized model + extended tokenizer), report (JSON)
-#   pretrain:  model (folder: full weights, adapters merged), adapter (folder, LoRA methods only), metrics (JSONL)
-#   sft:       model, adapter, metrics (as pretrain)
-#   eval:      results (results.json), table (results.md)
-#   export:    export (folder of the standalone model with README.md card)
+if TYPE_CHECKING:  # the run folder code imports this module for the stage order
+    from langadapt.rundir import RunDir
 
 
 class StageNotBuilt(UserError):
     """The stage exists in the recipe model but has no implementation in this version."""
+
+
+def _corpus_files(recipe: Recipe) -> dict[str, str]:
+    # size+mtime of the raw corpora (they can be many GB); a corpus not fetched yet is left out
+    return {c.name: c.fingerprint for c in resolve_corpora(recipe, fetch_missing=False) if c.ready}
+
+
+def _local(path: str, base_dir: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base_dir / p
+
+
+def _sft_files(recipe: Recipe) -> dict[str, str]:
+    # content hashes: an SFT file edited in place must re-run sft even when its name is unchanged
+    found = {}
+    for spec in recipe.sft.datasets:
+        if spec.path:
+            found[spec.path] = fingerprint_path(_local(spec.path, recipe.base_dir))
+        elif spec.hf_dataset and _local(spec.hf_dataset, recipe.base_dir).exists():
+            found[spec.hf_dataset] = fingerprint_path(_local(spec.hf_dataset, recipe.base_dir))
+    return found
+
+
+def _eval_files(recipe: Recipe) -> dict[str, str]:
+    # task files are read relative to the working directory (langadapt.eval.tasks.load_task)
+    if recipe.eval.backend != "native":
+        return {}
+    return {t: fingerprint_path(Path(t).expanduser()) for t in recipe.eval.tasks if Path(t).expanduser().is_file()}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline: its contract with the orchestrator and with the stages around it."""
+
+    name: str
+    title: str
+    section: str
+    """The recipe section holding its settings (`recipe.<section>`, with `enabled`)."""
+    target: str
+    """"module:function" run with a StageContext, returning a StageResult."""
+    needs: tuple[str, ...] = ()
+    """Artifacts of earlier stages it reads, as `stage.artifact` (a missing one falls back, e.g. to the base model)."""
+    produces: tuple[str, ...] = ()
+    """Artifacts its StageResult.outputs promises (`adapter` only from LoRA methods; more may appear, e.g. `gguf`)."""
+    recipe_keys: tuple[str, ...] = ()
+    """Top-level recipe keys it reads beyond its own section: part of its fingerprint."""
+    input_files: Callable[[Recipe], dict[str, str]] | None = None
+    """Fingerprints of the files it reads from outside the run folder: part of its fingerprint."""
+    files_key: str = "input_files"
+    """Key of `input_files` in the fingerprinted config (clean's older name is kept: finished runs stay valid)."""
+    trains: bool = False
+    """Training stages run on every process under a launcher and resume from checkpoints."""
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        wanted = {a.split(".", 1)[0] for a in self.needs}
+        return tuple(s for s in STAGES if s in wanted)
+
+    def run(self, ctx: "StageContext") -> "StageResult":
+        module_name, func_name = self.target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # Only a missing stage module means "not built"; a missing dependency inside it is a real error.
+            if exc.name and module_name.startswith(exc.name):
+                raise StageNotBuilt(f"stage {self.name!r} is not built in this version of langadapt") from None
+            raise
+        return getattr(module, func_name)(ctx)
+
+
+_MODELS = ("tokenizer.model", "pretrain.model", "pretrain.adapter")
+
+SPECS: tuple[Stage, ...] = (
+    Stage("clean", "Corpus cleaning", "clean", "langadapt.corpus.stage:run",
+          produces=("corpus", "heldout", "stats"),
+          recipe_keys=("base_model", "languages", "corpora"), input_files=_corpus_files, files_key="corpus_files"),
+    Stage("tokenizer", "Tokenizer extension", "tokenizer", "langadapt.tokenizer.stage:run",
+          needs=("clean.corpus", "clean.heldout"), produces=("model", "report", "chart", "markdown"),
+          recipe_keys=("base_model", "languages", "base_language")),
+    Stage("pretrain", "Continual pretraining", "pretrain", "langadapt.train.stage:run_pretrain",
+          needs=("clean.corpus", "tokenizer.model"), produces=("model", "adapter", "metrics"),
+          recipe_keys=("base_model", "corpora", "seed"), trains=True),
+    Stage("sft", "Instruction tuning", "sft", "langadapt.train.stage:run_sft",
+          needs=("clean.heldout", *_MODELS), produces=("model", "adapter", "metrics"),
+          recipe_keys=("base_model", "seed", "generation"), input_files=_sft_files, trains=True),
+    Stage("eval", "Evaluation", "eval", "langadapt.eval.stage:run",
+          needs=("clean.heldout", *_MODELS, "sft.model"), produces=("results", "table"),
+          recipe_keys=("base_model", "languages", "base_language", "generation"), input_files=_eval_files),
+    # export writes the card from every manifest of the run, so every earlier stage is upstream
+    Stage("export", "Export", "export", "langadapt.export.stage:run",
+          needs=("clean.heldout", *_MODELS, "sft.model", "sft.adapter", "eval.results"), produces=("export", "card"),
+          recipe_keys=("base_model", "name", "description", "languages", "generation", "hardware")),
+)
+STAGES: tuple[str, ...] = tuple(s.name for s in SPECS)
+MODEL_STAGES: tuple[str, ...] = tuple(s.name for s in SPECS if "model" in s.produces)
+TRAINING: tuple[str, ...] = tuple(s.name for s in SPECS if s.trains)
+_BY_NAME = {s.name: s for s in SPECS}
+
+
+def stage(name: str) -> Stage:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise UserError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}") from None
+
+
+def stage_config(recipe: Recipe, name: str, input_files: dict[str, str] | None = None,
+                 upstream_ids: dict[str, Any] | None = None) -> dict:
+    """What the stage's fingerprint covers (also stored in its manifest as `config`).
+
+    `input_files` defaults to reading the stage's files now; the orchestrator passes the ones it
+    computed once at planning time, so every process of a launched run agrees on them."""
+    spec = stage(name)
+    data = recipe.model_dump(mode="json")
+    config = {spec.section: data[spec.section], **{k: data[k] for k in spec.recipe_keys}}
+    files = input_files if input_files is not None else (spec.input_files(recipe) if spec.input_files else {})
+    if files:
+        config[spec.files_key] = files
+    ids = upstream_ids or {}
+    config["upstream"] = {u: ids[u] for u in spec.upstream if u in ids}
+    return config
+
+
+def stage_fingerprint(recipe: Recipe, name: str, input_files: dict[str, str] | None = None,
+                      upstream_ids: dict[str, Any] | None = None) -> tuple[str, dict]:
+    """(fingerprint, config) of a stage: a changed setting, input file or upstream result changes it."""
+    config = stage_config(recipe, name, input_files, upstream_ids)
+    return fingerprint_data(config), config
 
 
 @dataclass
@@ -48,26 +171,30 @@ class StageContext:
     run_dir: RunDir
     artifacts: dict[str, str] = field(default_factory=dict)
     """Outputs of earlier stages as `stage.artifact` -> path, e.g. `clean.corpus`, `tokenizer.model`."""
+    model: str | None = None
+    """The input model chosen on the command line (`--model`), instead of the run's newest one."""
+    models: dict[str, str] | None = None
+    """Models to evaluate chosen on the command line (label -> model), instead of the run's models."""
 
     def artifact(self, key: str, default: str | None = None) -> str | None:
         return self.artifacts.get(key, default)
 
     def latest_model(self, before: str | None = None) -> str:
-        """The newest model produced before `before` (or overall), falling back to the base model."""
-        from langadapt.config.recipe import STAGES
-
-        order = [s for s in ("sft", "pretrain", "tokenizer") if before is None or STAGES.index(s) < STAGES.index(before)]
-        for stage in order:
-            if f"{stage}.model" in self.artifacts:
-                return self.artifacts[f"{stage}.model"]
+        """The model given on the command line, else the newest produced before `before` (or overall), else the base."""
+        if self.model:
+            return self.model
+        limit = STAGES.index(before) if before else len(STAGES)
+        for name in reversed(MODEL_STAGES):
+            if STAGES.index(name) < limit and f"{name}.model" in self.artifacts:
+                return self.artifacts[f"{name}.model"]
         return self.recipe.base_model
 
     def models_for_comparison(self) -> dict[str, str]:
         """`base` plus every stage model, in pipeline order."""
         found = {"base": self.recipe.base_model}
-        for stage in ("tokenizer", "pretrain", "sft"):
-            if f"{stage}.model" in self.artifacts:
-                found[stage] = self.artifacts[f"{stage}.model"]
+        for name in MODEL_STAGES:
+            if f"{name}.model" in self.artifacts:
+                found[name] = self.artifacts[f"{name}.model"]
         return found
 
 
@@ -75,16 +202,3 @@ class StageContext:
 class StageResult:
     outputs: dict[str, str]
     metrics: dict[str, Any] = field(default_factory=dict)
-
-
-def stage_function(stage: str) -> Callable[[StageContext], StageResult]:
-    target = STAGE_FUNCTIONS[stage]
-    module_name, func_name = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        # Only a missing stage module means "not built"; a missing dependency inside it is a real error.
-        if exc.name and module_name.startswith(exc.name):
-            raise StageNotBuilt(f"stage {stage!r} is not built in this version of langadapt") from None
-        raise
-    return getattr(module, func_name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from langadapt.cli.common import add_recipe_args
-from langadapt.config.recipe import STAGES
+from langadapt.stages import STAGES
 
 
 def register(sub) -> None:

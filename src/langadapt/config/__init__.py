@@ -1,4 +1,4 @@
 from langadapt.config.load import RecipeError, dump_recipe, load_recipe, recipe_from_dict
-from langadapt.config.recipe import STAGES, Recipe
+from langadapt.config.recipe import Recipe
 
-__all__ = ["STAGES", "Recipe", "RecipeError", "dump_recipe", "load_recipe", "recipe_from_dict"]
+__all__ = ["Recipe", "RecipeError", "dump_recipe", "load_recipe", "recipe_from_dict"]

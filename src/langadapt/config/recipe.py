@@ -16,8 +16,6 @@ from langadapt.config.generation import GenerationConfig
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.config.train import PretrainConfig, SftConfig
 
-STAGES = ("clean", "tokenizer", "pretrain", "sft", "eval", "export")
-
 
 class HardwareSpec(Section):
     gpu: str | None = Field(None, description="GPU the recipe was written for, e.g. `a10-24gb`, `a100-40gb`, `h100-80gb` (used by `langadapt plan`).")

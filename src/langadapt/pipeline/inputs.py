@@ -9,7 +9,7 @@ from pathlib import Path
 from langadapt.config.corpus import CorpusSpec
 from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
-from langadapt.rundir import fingerprint_data
+from langadapt.fingerprint import fingerprint_data
 
 
 @dataclass

@@ -20,9 +20,9 @@ from typing import Callable
 
 from langadapt.atomic import read_json, write_json
 from langadapt.rundir import RunDir
+from langadapt.stages import TRAINING
 
 MARKER = ".stage-started.json"
-TRAINING = ("pretrain", "sft")
 
 
 def newest_checkpoint(stage_dir: Path) -> Path | None:

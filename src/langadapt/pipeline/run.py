@@ -1,8 +1,10 @@
 """`langadapt run RECIPE`: the stages in order, each skipped when its config and inputs are unchanged.
 
-A stage's fingerprint covers its own config section, the settings every stage shares and the
-identity of the upstream results it reads (their fingerprints and finish times), so a change
-anywhere upstream re-runs everything after it and nothing else.
+A stage's fingerprint (langadapt.stages.stage_fingerprint) covers its own config section, the
+settings it shares with others, the contents of the files it reads (corpora, SFT data, eval task
+files) and the identity of the upstream results it reads (their fingerprints and finish times),
+so a change anywhere upstream re-runs everything after it and nothing else. Input files are
+fingerprinted once, when the run is planned, and the plan carries them to every process.
 """
 
 from __future__ import annotations
@@ -15,35 +17,18 @@ from pathlib import Path
 
 from rich.console import Console
 
-from langadapt.config.load import dump_recipe
-from langadapt.config.recipe import STAGES, Recipe
 from langadapt.atomic import write_text
+from langadapt.config.load import dump_recipe
+from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
 from langadapt.pipeline.inputs import resolve_corpora, resolve_inputs
 from langadapt.pipeline.procs import Procs, is_main_env, world_size
-from langadapt.pipeline.resume import TRAINING, interrupted, prepare_stage_dir
-from langadapt.rundir import RunDir, StageRecord, fingerprint_data
-from langadapt.stages import StageContext, stage_function
+from langadapt.pipeline.resume import interrupted, prepare_stage_dir
+from langadapt.rundir import RunDir, StageRecord
+from langadapt.stages import SPECS, STAGES, StageContext, stage_fingerprint
+from langadapt.stages import stage as stage_spec
 
 console = Console(highlight=False)
-
-# What each stage reads from the recipe beyond its own section.
-SHARED_KEYS = {
-    "clean": ("base_model", "languages", "corpora"),
-    "tokenizer": ("base_model", "languages", "base_language"),
-    "pretrain": ("base_model", "corpora", "seed"),
-    "sft": ("base_model", "seed", "generation"),
-    "eval": ("base_model", "languages", "base_language", "generation"),
-    "export": ("base_model", "name", "description", "languages", "generation", "hardware"),
-}
-UPSTREAM = {
-    "clean": (),
-    "tokenizer": ("clean",),
-    "pretrain": ("clean", "tokenizer"),
-    "sft": ("clean", "tokenizer", "pretrain"),
-    "eval": ("clean", "tokenizer", "pretrain", "sft"),
-    "export": ("clean", "tokenizer", "pretrain", "sft", "eval"),
-}
 
 
 @dataclass
@@ -55,13 +40,6 @@ class PlannedStage:
     outputs: dict = field(default_factory=dict)
 
 
-def stage_config(recipe: Recipe, stage: str) -> dict:
-    data = recipe.model_dump(mode="json")
-    config = {stage: data[stage]}
-    config.update({k: data[k] for k in SHARED_KEYS[stage]})
-    return config
-
-
 def _check_selection(from_stage: str | None, only: str | None) -> None:
     for name, value in (("--from", from_stage), ("--only", only)):
         if value is not None and value not in STAGES:
@@ -70,25 +48,28 @@ def _check_selection(from_stage: str | None, only: str | None) -> None:
         raise UserError("use --from or --only, not both")
 
 
+def input_files(recipe: Recipe) -> dict[str, dict[str, str]]:
+    """Fingerprints of the files each enabled stage reads, taken once per run."""
+    return {s.name: s.input_files(recipe) for s in SPECS if s.input_files and recipe.stage_enabled(s.name)}
+
+
 def plan_run(recipe: Recipe, from_stage: str | None = None, only: str | None = None,
-             corpus_fingerprints: dict | None = None) -> list[PlannedStage]:
+             files: dict[str, dict[str, str]] | None = None) -> list[PlannedStage]:
     _check_selection(from_stage, only)
     rundir = RunDir(recipe.run_path())
+    files = input_files(recipe) if files is None else files
     planned: list[PlannedStage] = []
     upstream_ids: dict[str, object] = {}
     for i, stage in enumerate(STAGES):
         if not recipe.stage_enabled(stage):
             planned.append(PlannedStage(stage, "off", reason="disabled in the recipe"))
             continue
-        config = stage_config(recipe, stage)
-        if stage == "clean" and corpus_fingerprints:
-            config["corpus_files"] = corpus_fingerprints
-        config["upstream"] = {u: upstream_ids[u] for u in UPSTREAM[stage] if u in upstream_ids}
-        fp = fingerprint_data(config)
+        fp, _ = stage_fingerprint(recipe, stage, files.get(stage, {}), upstream_ids)
+        ups = stage_spec(stage).upstream
         manifest = rundir.manifest(stage)
         selected = (only is None or stage == only) and (from_stage is None or i >= STAGES.index(from_stage))
         forced = (only == stage) or (from_stage is not None and i >= STAGES.index(from_stage))
-        upstream_runs = any(p.action == "run" for p in planned if p.stage in UPSTREAM[stage])
+        upstream_runs = any(p.action == "run" for p in planned if p.stage in ups)
         if not selected:
             if manifest is None:
                 planned.append(PlannedStage(stage, "keep", fp, "no previous result (later stages that need it will fail)"))
@@ -139,8 +120,8 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
     if procs.is_main:
         try:
             corpora = resolve_corpora(recipe, fetch_missing=not dry_run)
-            corpus_fps = {c.name: c.fingerprint for c in corpora if c.ready}
-            planned = plan_run(recipe, from_stage, only, corpus_fps)
+            files = input_files(recipe)
+            planned = plan_run(recipe, from_stage, only, files)
             inputs = resolve_inputs(recipe)
             console.print(describe_plan(recipe, planned, corpora, inputs), markup=False)
             if dry_run:
@@ -153,10 +134,10 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
         except BaseException as exc:
             procs.fail("plan", f"{type(exc).__name__}: {exc}")
             raise
-        procs.publish("plan", {"corpus_fps": corpus_fps, "planned": [asdict(p) for p in planned]})
+        procs.publish("plan", {"files": files, "planned": [asdict(p) for p in planned]})
     else:
         got = procs.receive("plan")
-        corpus_fps, planned = got["corpus_fps"], [PlannedStage(**p) for p in got["planned"]]
+        files, planned = got["files"], [PlannedStage(**p) for p in got["planned"]]
     artifacts: dict[str, str] = {}
     upstream_ids: dict[str, object] = {}
     for p in planned:
@@ -170,11 +151,8 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
             continue
         if p.action != "run":
             continue
-        config = stage_config(recipe, p.stage)
-        if p.stage == "clean":
-            config["corpus_files"] = corpus_fps
-        config["upstream"] = {u: upstream_ids[u] for u in UPSTREAM[p.stage] if u in upstream_ids}
-        fingerprint = fingerprint_data(config)
+        # upstream finish times are known now, so the fingerprint is taken again (the plan had "pending")
+        fingerprint, config = stage_fingerprint(recipe, p.stage, files.get(p.stage, {}), upstream_ids)
         outputs, finished = _run_stage(recipe, rundir, p.stage, artifacts, fingerprint, config, procs)
         artifacts.update({f"{p.stage}.{k}": v for k, v in outputs.items()})
         upstream_ids[p.stage] = [fingerprint, finished]
@@ -183,7 +161,7 @@ def run_recipe(recipe: Recipe, dry_run: bool = False, from_stage: str | None = N
 
 def _run_stage(recipe, rundir, stage, artifacts, fingerprint, config, procs: Procs) -> tuple[dict, float]:
     """Run one stage on the processes that should; every process returns the main one's outputs."""
-    trains = stage in TRAINING
+    trains = stage_spec(stage).trains
     out_dir = rundir.stage_dir(stage)
     if procs.is_main:
         try:
@@ -220,9 +198,8 @@ def _run_stage(recipe, rundir, stage, artifacts, fingerprint, config, procs: Pro
 
 
 def _call(stage: str, ctx: StageContext, out_dir: Path):
-    fn = stage_function(stage)
     try:
-        return fn(ctx)
+        return stage_spec(stage).run(ctx)
     except UserError:
         raise
     except Exception as exc:

@@ -16,7 +16,7 @@ from langadapt.errors import UserError, require
 from langadapt.models import resolve_model
 from langadapt.models.gguf import save_plain
 from langadapt.paths import cache_dir
-from langadapt.rundir import fingerprint_path
+from langadapt.fingerprint import fingerprint_path
 from langadapt.serve.loading import load_for_serving
 
 _KEY = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
