@@ -3,6 +3,9 @@
     langadapt eval --model smollm2-135m-instruct --tasks udhr-bpc
     langadapt eval --model base=smollm2-135m-instruct --model cpt=runs/x/pretrain/model \\
         --tasks udhr-bpc,udhr-translate --languages en,zh-Hant,bo --out runs/x/eval-manual
+
+The flags become a StageContext whose models are the ones given, run through the eval stage's own
+code (langadapt.eval.stage), so a hand-run evaluation scores exactly as `langadapt run` does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pathlib import Path
 from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
 from langadapt.config.evaluation import EvalConfig
 from langadapt.errors import UserError
+from langadapt.rundir import RunDir
+from langadapt.stages import StageContext
+from langadapt.stages import stage as stage_spec
 
 DESCRIPTION = """\
 Evaluate models on the same texts and tasks and print them side by side.
@@ -88,23 +94,15 @@ def main(args: argparse.Namespace) -> int:
     else:
         base = args.model[0].split("=", 1)[-1] if args.model else "none"
         recipe = recipe_from_dict({"name": "eval", "base_model": base, "languages": ["en"]}, "<command line>", overrides)
-    cfg = recipe.eval
-    if args.recipe and cfg.languages is None:
+    if args.recipe and recipe.eval.languages is None:
         # As in the pipeline: the recipe's target languages plus the base language, to see forgetting.
-        cfg = cfg.model_copy(update={"languages": list(dict.fromkeys([*recipe.languages, recipe.base_language]))})
+        recipe.eval = recipe.eval.model_copy(update={"languages": list(dict.fromkeys([*recipe.languages, recipe.base_language]))})
     models = _models(args, recipe.base_model if args.recipe else None)
-    if cfg.backend == "lm-eval":
-        from langadapt.eval.lmeval import evaluate_lm_eval
-
-        results = evaluate_lm_eval(models, cfg, out_dir=Path(args.out))
-    else:
-        from langadapt.eval.runner import evaluate
-
-        results = evaluate(models, cfg.tasks, cfg, out_dir=Path(args.out), heldout=args.heldout)
-    from langadapt.eval.report import render_markdown
-
-    print(render_markdown(results))
-    for name, path in results.get("files", {}).items():
+    ctx = StageContext(recipe, Path(args.out), RunDir(recipe.run_path()),
+                       {"clean.heldout": args.heldout} if args.heldout else {}, models=models)
+    result = stage_spec("eval").run(ctx)
+    print(Path(result.outputs["table"]).read_text(encoding="utf-8"))
+    for name, path in result.outputs.items():
         print(f"{name}: {path}")
     return 0
 

@@ -1,4 +1,9 @@
-"""`langadapt pretrain`, `langadapt sft`, `langadapt plan`: thin layers over langadapt.train."""
+"""`langadapt pretrain`, `langadapt sft`, `langadapt plan`: the pipeline's training stages run by hand.
+
+`pretrain` and `sft` turn their flags into a StageContext (`--data` stands in for the clean
+stage's corpus or the recipe's SFT datasets, `--model` for the run's newest model) and call the
+same stage code as `langadapt run`, so a model trained by hand is trained the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,13 @@ import argparse
 import json
 from pathlib import Path
 
+from langadapt.atomic import write_json
 from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
 from langadapt.config.train import PretrainConfig, SftConfig
 from langadapt.errors import UserError
+from langadapt.rundir import RunDir
+from langadapt.stages import StageContext
+from langadapt.stages import stage as stage_spec
 
 _EXAMPLES = {
     "pretrain": "examples:\n  langadapt pretrain --model smollm2-135m-instruct --data runs/x/clean/corpus --out out/pt --method lora --max-steps 50\n"
@@ -33,8 +42,6 @@ def _recipe(args, stage: str):
 
 def _artifacts(recipe) -> dict[str, str]:
     """Outputs of stages already completed in this recipe's run folder."""
-    from langadapt.rundir import RunDir
-
     found = {}
     for stage, manifest in RunDir(recipe.run_path()).manifests().items():
         for name, path in (manifest.get("outputs") or {}).items():
@@ -43,27 +50,20 @@ def _artifacts(recipe) -> dict[str, str]:
 
 
 def _run(args, stage: str) -> int:
-    from langadapt.stages import StageContext
-    from langadapt.rundir import RunDir
-    from langadapt.train import stage as train_stage
-
+    """Build the stage's context from the flags and run the same stage code as `langadapt run`."""
     recipe = _recipe(args, stage)
     artifacts = _artifacts(recipe) if args.recipe else {}
-    ctx = StageContext(recipe, Path(args.out or recipe.run_path() / stage).resolve(), RunDir(recipe.run_path()), artifacts)
-    model = args.model or ctx.latest_model(before=stage)
     if stage == "pretrain":
-        corpus = args.data or ctx.artifact("clean.corpus")
-        if not corpus:
-            raise UserError("pretrain: pass --data (a .jsonl/.txt/.parquet file or a folder of shards) or a --recipe whose clean stage ran")
-        result = train_stage.pretrain(recipe.pretrain, model, corpus, ctx.out_dir, recipe.corpora)
-    else:
-        cfg = recipe.sft
         if args.data:
-            cfg = cfg.model_copy(update={"datasets": [{"path": str(Path(p).resolve())} for p in args.data.split(",")]})
-            cfg = SftConfig.model_validate(cfg.model_dump())
-        result = train_stage.sft(cfg, model, ctx.out_dir, ctx.artifact("clean.heldout"), recipe.base_dir)
-    from langadapt.atomic import write_json
-
+            artifacts["clean.corpus"] = args.data
+        if not artifacts.get("clean.corpus"):
+            raise UserError("pretrain: pass --data (a .jsonl/.txt/.parquet file or a folder of shards) or a --recipe whose clean stage ran")
+    elif args.data:
+        datasets = [{"path": str(Path(p).resolve())} for p in args.data.split(",")]
+        recipe.sft = SftConfig.model_validate({**recipe.sft.model_dump(), "datasets": datasets})
+    ctx = StageContext(recipe, Path(args.out or recipe.run_path() / stage).resolve(), RunDir(recipe.run_path()), artifacts,
+                       model=args.model)
+    result = stage_spec(stage).run(ctx)
     write_json(ctx.out_dir / "result.json", {"outputs": result.outputs, "metrics": result.metrics})
     m = result.metrics
     print(f"{stage}: {m['global_step']} steps, train loss {m['train_loss']:.4f}, "
