@@ -33,7 +33,7 @@ def test_stage_run_from_recipe(tmp_path, tiny_model_dir):
     out = tmp_path / "runs" / "t" / "clean"
     out.mkdir(parents=True)
     result = run(StageContext(recipe, out, RunDir(tmp_path / "runs" / "t")))
-    m = result.metrics
+    m = result.metrics.to_dict()  # as the manifest stores it
     assert m["documents_in"] == 6 and m["documents_kept"] == 5 and m["rejects_by_reason"] == {"exact_duplicate": 1}
     assert m["heldout_documents"] >= 1 and m["tokens_out"] > 0 and m["preset"] == {"poems": "zh-Hant", "replay": "en"}
     for key in ("corpus", "heldout", "stats", "report", "histogram", "rejects"):

@@ -105,7 +105,7 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
     tok_dir.mkdir(parents=True, exist_ok=True)
     tok = tok_run(StageContext(recipe, tok_dir, rundir, artifacts={"clean.corpus": clean.outputs["corpus"],
                                                                    "clean.heldout": clean.outputs["heldout"]}))
-    tm = tok.metrics
+    tm = tok.metrics.to_dict()  # as the manifest stores it
     assert tm["heldout_source_languages"] == {"tang-poems": "zh-Hant", "zh-tw-prose": "zh-Hant", "en-prose": "en"}
     for key in ("tokens_per_char_by_source_before", "tokens_per_char_by_source_after", "bpc_by_source_before",
                 "bpc_by_source_after_init"):
@@ -118,7 +118,7 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
     eval_dir.mkdir(parents=True, exist_ok=True)
     result = eval_run(StageContext(recipe, eval_dir, rundir, artifacts={
         "clean.heldout": clean.outputs["heldout"], "pretrain.model": str(second_tiny), "tokenizer.model": str(tiny_model_dir)}))
-    m = result.metrics
+    m = result.metrics.to_dict()
     by_source = m["heldout_bpc_by_source"]
     assert set(by_source) == {"base", "pretrain"}
     assert set(by_source["base"]) == {"tang-poems", "zh-tw-prose", "en-prose"}
@@ -138,7 +138,7 @@ def test_two_corpora_scored_and_reported_per_source(tmp_path, tiny_model_dir, se
         assert f"{by_source['base'][src]:.3f}" in row and f"{by_source['pretrain'][src]:.3f}" in row
     assert "| **zh-Hant: mean of 2 sources** |" in results_md
 
-    rundir.write_manifest(StageRecord("clean", "x", {}, {}, clean.outputs, clean.metrics))
+    rundir.write_manifest(StageRecord("clean", "x", {}, {}, clean.outputs, clean.metrics.to_dict()))
     rundir.write_manifest(StageRecord("eval", "y", {}, {}, result.outputs, m))
     rundir.write_manifest(StageRecord("tokenizer", "z", {}, {}, tok.outputs, tm))
     report = to_markdown("r", build_sections(recipe, rundir))

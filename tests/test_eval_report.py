@@ -116,10 +116,10 @@ def test_stage_compares_run_models(tmp_path, tiny_model_dir, second_tiny, task_f
                                   "tokenizer.model": str(tiny_model_dir)})
     result = run(ctx)
     assert set(result.outputs) == {"results", "table", "plot"}
-    assert set(result.metrics["bpc"]) == {"base", "pretrain"}  # tokenizer not in eval.compare
-    assert set(result.metrics["bpc"]["base"]) == {"zh-Hant", "en"}
-    assert result.metrics["bpb"]["pretrain"]["zh-Hant"] < result.metrics["bpc"]["pretrain"]["zh-Hant"]
-    assert set(result.metrics["tasks"]["mc"]) == {"base", "pretrain"}
+    assert set(result.metrics.bpc) == {"base", "pretrain"}  # tokenizer not in eval.compare
+    assert set(result.metrics.bpc["base"]) == {"zh-Hant", "en"}
+    assert result.metrics.bpb["pretrain"]["zh-Hant"] < result.metrics.bpc["pretrain"]["zh-Hant"]
+    assert set(result.metrics.tasks["mc"]) == {"base", "pretrain"}
     saved = json.loads((out / "results.json").read_text())
     assert saved["heldout"] == str(heldout)
 

@@ -292,7 +292,7 @@ def test_export_source_skips_an_sft_stage_that_did_not_lower_its_validation_loss
 
     def context(start: float, end: float, source: str = "auto") -> StageContext:
         run.write_manifest(StageRecord(stage="sft", fingerprint="f", config={}, inputs={}, outputs={},
-                                       metrics={"eval_loss_start": start, "eval_loss": end}))
+                                       metrics={"method": "lora", "eval_loss_start": start, "eval_loss": end}))
         chosen = recipe.model_copy(update={"export": recipe.export.model_copy(update={"source": source})})
         return StageContext(recipe=chosen, out_dir=tmp_path / "export", run_dir=run, artifacts=artifacts)
 

@@ -138,8 +138,8 @@ def test_card_numbers_match_manifests(run_dir):
     assert "## Training data" in body and "`langadapt data fetch chinese-poetry`" in body
     image = root / "export" / "model" / "images" / "pretrain-loss.png"
     assert image.is_file() and "](images/pretrain-loss.png)" in body
-    assert result.metrics["verify_export_relative_diff"] <= 1e-4
-    assert result.metrics["version"] == dt.date.today().strftime("%Y.%m.%d")
+    assert result.metrics.extra["verify_export_relative_diff"] <= 1e-4
+    assert result.metrics.version == dt.date.today().strftime("%Y.%m.%d")
 
 
 def test_changelog_grows_across_exports_and_version_overrides(run_dir):

@@ -139,8 +139,8 @@ def test_stage_on_a_vocab_only_base(vocab_gguf, corpus, tmp_path):
                        {"clean.corpus": str(corpus), "clean.heldout": str(corpus / "shard-000.jsonl")})
     ctx.out_dir.mkdir(parents=True)
     result = stage("tokenizer").run(ctx)
-    assert result.metrics["tokenizer_only"] is True and result.metrics["added_tokens"] == NEW
-    assert "bpc_before" not in result.metrics
+    assert result.metrics.extra["tokenizer_only"] is True and result.metrics.added_tokens == NEW
+    assert result.metrics.bpc_before is None and "bpc_before" not in result.metrics.extra
     assert not list(Path(result.outputs["model"]).glob("*.safetensors"))
 
 

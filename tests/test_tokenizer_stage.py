@@ -89,7 +89,7 @@ def test_stage_run(tiny_model_dir, poem_files, tmp_path):
     result = stage("tokenizer").run(ctx)
     assert set(result.outputs) >= {"model", "report", "chart"}
     _check_model_folder(Path(result.outputs["model"]), 49152, 100)
-    m = result.metrics
+    m = result.metrics.to_dict()  # as the manifest stores it
     assert m["base_vocab_size"] == 49152 and m["vocab_size"] == 49252 and m["added_tokens"] == 100
     assert m["init"] == "mean" and m["method"] == "continued-bpe"
     assert m["tokens_per_char_after"]["zh-Hant"] < m["tokens_per_char_before"]["zh-Hant"]

@@ -32,18 +32,18 @@ def test_pretrain_then_sft_stage_functions(tmp_path, tiny_model_dir):
     pt = stage("pretrain").run(ctx)
     assert set(pt.outputs) == {"model", "metrics", "loss_curve"}
     m = pt.metrics
-    assert m["global_step"] == 2 and m["hyperparameters"]["method"] == "full"
+    assert m.global_step == 2 and m.hyperparameters["method"] == "full"
     for key in ("train_runtime_s", "train_samples_per_second", "train_steps_per_second", "train_tokens_per_second",
                 "total_flos", "train_loss", "eval_loss", "peak_memory_mb", "hardware", "num_parameters", "trainable_parameters"):
-        assert m[key] is not None, key
-    assert m["data"]["mix"]["english"]["replay"] and 0.02 < m["data"]["mix"]["english"]["share"] < 0.2  # whole documents: coarse
+        assert getattr(m, key) is not None, key
+    assert m.data["mix"]["english"]["replay"] and 0.02 < m.data["mix"]["english"]["share"] < 0.2  # whole documents: coarse
 
     artifacts["pretrain.model"] = pt.outputs["model"]
     ctx = StageContext(recipe, tmp_path / "runs" / "t" / "sft", RunDir(tmp_path / "runs" / "t"), artifacts)
     assert ctx.latest_model(before="sft") == pt.outputs["model"]
     res = stage("sft").run(ctx)
     assert {"model", "adapter", "metrics", "loss_curve"} <= set(res.outputs)
-    assert res.metrics["data"]["train_examples"] + res.metrics["data"]["validation_examples"] == 12
+    assert res.metrics.data["train_examples"] + res.metrics.data["validation_examples"] == 12
 
 
 def test_cli_pretrain_and_errors(tmp_path, tiny_model_dir, capsys):

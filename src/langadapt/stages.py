@@ -27,6 +27,7 @@ from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
 from langadapt.fingerprint import fingerprint_data, fingerprint_path
 from langadapt.pipeline.inputs import resolve_corpora
+from langadapt.results import CleanMetrics, EvalMetrics, ExportMetrics, StageMetrics, TokenizerMetrics, TrainMetrics
 
 if TYPE_CHECKING:  # the run folder code imports this module for the stage order
     from langadapt.rundir import RunDir
@@ -74,6 +75,8 @@ class Stage:
     """The recipe section holding its settings (`recipe.<section>`, with `enabled`)."""
     target: str
     """"module:function" run with a StageContext, returning a StageResult."""
+    metrics: type[StageMetrics]
+    """The type of StageResult.metrics, and of the `metrics` its manifest is read back as."""
     needs: tuple[str, ...] = ()
     """Artifacts of earlier stages it reads, as `stage.artifact` (a missing one falls back, e.g. to the base model)."""
     produces: tuple[str, ...] = ()
@@ -107,23 +110,23 @@ class Stage:
 _MODELS = ("tokenizer.model", "pretrain.model", "pretrain.adapter")
 
 SPECS: tuple[Stage, ...] = (
-    Stage("clean", "Corpus cleaning", "clean", "langadapt.corpus.stage:run",
+    Stage("clean", "Corpus cleaning", "clean", "langadapt.corpus.stage:run", CleanMetrics,
           produces=("corpus", "heldout", "stats"),
           recipe_keys=("base_model", "languages", "corpora"), input_files=_corpus_files, files_key="corpus_files"),
-    Stage("tokenizer", "Tokenizer extension", "tokenizer", "langadapt.tokenizer.stage:run",
+    Stage("tokenizer", "Tokenizer extension", "tokenizer", "langadapt.tokenizer.stage:run", TokenizerMetrics,
           needs=("clean.corpus", "clean.heldout"), produces=("model", "report", "chart", "markdown"),
           recipe_keys=("base_model", "languages", "base_language")),
-    Stage("pretrain", "Continual pretraining", "pretrain", "langadapt.train.stage:run_pretrain",
+    Stage("pretrain", "Continual pretraining", "pretrain", "langadapt.train.stage:run_pretrain", TrainMetrics,
           needs=("clean.corpus", "tokenizer.model"), produces=("model", "adapter", "metrics"),
           recipe_keys=("base_model", "corpora", "seed"), trains=True),
-    Stage("sft", "Instruction tuning", "sft", "langadapt.train.stage:run_sft",
+    Stage("sft", "Instruction tuning", "sft", "langadapt.train.stage:run_sft", TrainMetrics,
           needs=("clean.heldout", *_MODELS), produces=("model", "adapter", "metrics"),
           recipe_keys=("base_model", "seed", "generation"), input_files=_sft_files, trains=True),
-    Stage("eval", "Evaluation", "eval", "langadapt.eval.stage:run",
+    Stage("eval", "Evaluation", "eval", "langadapt.eval.stage:run", EvalMetrics,
           needs=("clean.heldout", *_MODELS, "sft.model"), produces=("results", "table"),
           recipe_keys=("base_model", "languages", "base_language", "generation"), input_files=_eval_files),
     # export writes the card from every manifest of the run, so every earlier stage is upstream
-    Stage("export", "Export", "export", "langadapt.export.stage:run",
+    Stage("export", "Export", "export", "langadapt.export.stage:run", ExportMetrics,
           needs=("clean.heldout", *_MODELS, "sft.model", "sft.adapter", "eval.results"), produces=("export", "card"),
           recipe_keys=("base_model", "name", "description", "languages", "generation", "hardware")),
 )
@@ -164,6 +167,14 @@ def stage_fingerprint(recipe: Recipe, name: str, input_files: dict[str, str] | N
     return fingerprint_data(config), config
 
 
+def stage_metrics(manifests: dict[str, dict], name: str) -> Any:
+    """The typed metrics in a stage's manifest (see langadapt.results), or None when the run has none for it."""
+    manifest = manifests.get(name)
+    if not manifest:
+        return None
+    return stage(name).metrics.from_manifest(manifest.get("metrics") or {}, f"the {name} stage's manifest.json")
+
+
 @dataclass
 class StageContext:
     recipe: Recipe
@@ -201,4 +212,5 @@ class StageContext:
 @dataclass
 class StageResult:
     outputs: dict[str, str]
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: StageMetrics
+    """The stage's figures; its manifest stores `metrics.to_dict()`."""

@@ -64,11 +64,11 @@ def _run(args, stage: str) -> int:
     ctx = StageContext(recipe, Path(args.out or recipe.run_path() / stage).resolve(), RunDir(recipe.run_path()), artifacts,
                        model=args.model)
     result = stage_spec(stage).run(ctx)
-    write_json(ctx.out_dir / "result.json", {"outputs": result.outputs, "metrics": result.metrics})
+    write_json(ctx.out_dir / "result.json", {"outputs": result.outputs, "metrics": result.metrics.to_dict()})
     m = result.metrics
-    print(f"{stage}: {m['global_step']} steps, train loss {m['train_loss']:.4f}, "
-          f"validation loss {m['eval_loss'] if m['eval_loss'] is None else round(m['eval_loss'], 4)}, "
-          f"{m['train_tokens_per_second']:.0f} tokens/s, peak memory {m['peak_memory_mb']:.0f} MB")
+    print(f"{stage}: {m.global_step} steps, train loss {m.train_loss:.4f}, "
+          f"validation loss {m.eval_loss if m.eval_loss is None else round(m.eval_loss, 4)}, "
+          f"{m.train_tokens_per_second:.0f} tokens/s, peak memory {m.peak_memory_mb:.0f} MB")
     for name, path in result.outputs.items():
         print(f"  {name}: {path}")
     return 0

@@ -93,6 +93,7 @@ def metrics_of(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(ctx) -> Any:
+    from langadapt.results import CleanMetrics
     from langadapt.stages import StageResult
 
     recipe = ctx.recipe
@@ -100,4 +101,4 @@ def run(ctx) -> Any:
     stats = clean_files(recipe.corpora, cfg, ctx.out_dir, base_dir=recipe.base_dir, languages=recipe.languages,
                         tokenizer=cfg.tokenizer or recipe.base_model)
     print(stats["invariant"])
-    return StageResult(outputs=outputs_of(ctx.out_dir), metrics=metrics_of(stats))
+    return StageResult(outputs=outputs_of(ctx.out_dir), metrics=CleanMetrics.from_stage(metrics_of(stats)))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from langadapt.errors import UserError
 from langadapt.eval.lmeval import evaluate_lm_eval
 from langadapt.eval.runner import evaluate, summary_metrics
+from langadapt.results import EvalMetrics
 from langadapt.stages import StageContext, StageResult
 
 
@@ -50,4 +51,4 @@ def run(ctx: StageContext) -> StageResult:
         results = evaluate(models, tasks, cfg, out_dir=ctx.out_dir, heldout=heldout, skip_missing_languages=not by_hand)
     metrics = summary_metrics(results)
     metrics["models"] = dict(models)
-    return StageResult(outputs=dict(results["files"]), metrics=metrics)
+    return StageResult(outputs=dict(results["files"]), metrics=EvalMetrics.from_stage(metrics))

@@ -22,6 +22,7 @@ from langadapt.export import card_hub as hub
 from langadapt.export import card_training as tr
 from langadapt.export.card_format import bullets, num, size
 from langadapt.languages import find as find_language
+from langadapt.stages import stage_metrics
 from langadapt.train import methods
 
 
@@ -66,15 +67,15 @@ def copy_images(manifests: dict, folder: Path) -> dict[str, str]:
 def summary(manifests: dict, languages: list[str], export: dict) -> str:
     """One line of what the run did, for the change log and the description."""
     parts = []
-    tok = tr.metrics(manifests, "tokenizer")
-    if tok.get("added_tokens"):
-        parts.append(f"tokenizer extended by {num(tok['added_tokens'])} pieces")
+    tok = stage_metrics(manifests, "tokenizer")
+    if tok and tok.added_tokens:
+        parts.append(f"tokenizer extended by {num(tok.added_tokens)} pieces")
     for stage, title in tr.TRAIN_STAGES.items():
-        m = tr.metrics(manifests, stage)
-        if stage in manifests:
-            method = methods.label(m.get("method"))
-            detail = ", ".join(x for x in (method, f"{num(m['global_step'])} steps" if "global_step" in m else "",
-                                            f"train loss {num(m['train_loss'])}" if "train_loss" in m else "") if x)
+        m = stage_metrics(manifests, stage)
+        if m is not None:
+            method = methods.label(m.method)
+            detail = ", ".join(x for x in (method, f"{num(m.global_step)} steps" if m.global_step is not None else "",
+                                            f"train loss {num(m.train_loss)}" if m.train_loss is not None else "") if x)
             parts.append(f"{title.lower()}" + (f" ({detail})" if detail else ""))
     if export.get("merged"):
         parts.append("LoRA merged into the weights")
@@ -97,9 +98,9 @@ def front_matter(inp: CardInputs) -> str:
         tags.append("continual-pretraining")
     if "sft" in inp.manifests:
         tags.append("instruction-tuning")
-    used = [methods.find(tr.metrics(inp.manifests, s).get("method")) for s in tr.TRAIN_STAGES]
+    used = [methods.find(m.method) for s in tr.TRAIN_STAGES if (m := stage_metrics(inp.manifests, s))]
     tags += sorted({m.card_tag for m in used if m is not None and m.card_tag})
-    if tr.metrics(inp.manifests, "tokenizer").get("added_tokens"):
+    if (tok := stage_metrics(inp.manifests, "tokenizer")) and tok.added_tokens:
         tags.append("vocabulary-extension")
     data: dict[str, Any] = {"library_name": "peft" if inp.export.get("format") == "peft-adapter" else "transformers"}
     if inp.license:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from langadapt.export.card_format import bullets, duration, num, table
-from langadapt.export.card_training import TRAIN_STAGES, metrics
+from langadapt.export.card_training import TRAIN_STAGES
+from langadapt.results import EvalMetrics
+from langadapt.stages import stage_metrics
 
 MODEL_ORDER = ("base", "tokenizer", "pretrain", "sft")
 
@@ -40,22 +42,24 @@ def _per_lang_table(values: dict, what: str, task: str | None = None, sources: d
     return [f"{what} on {text} (lower is better):", ""] + table(["language"] + models, rows) + [""]
 
 
-def _bpc_tables(m: dict) -> dict[str, dict]:
+def _bpc_tables(m: EvalMetrics) -> dict[str, dict]:
     """Bits-per-character tables by task; older manifests carry one table under `bpc`."""
-    return m.get("bpc_by_task") or ({m.get("bpc_task") or "heldout-bpc": m["bpc"]} if m.get("bpc") else {})
+    return m.bpc_by_task or ({m.bpc_task or "heldout-bpc": m.bpc} if m.bpc else {})
 
 
 def evaluation(manifests: dict, images: dict[str, str]) -> list[str]:
-    m = metrics(manifests, "eval")
-    bpc, bpb, tasks = m.get("bpc") or {}, m.get("bpb") or {}, m.get("tasks") or {}
+    m = stage_metrics(manifests, "eval")
+    if m is None:
+        return []
+    bpc, bpb, tasks = m.bpc or {}, m.bpb or {}, m.tasks or {}
     if not (bpc or bpb or tasks):
         return []
     lines = ["## Evaluation", ""]
     for task, values in _bpc_tables(m).items():
         lines += _per_lang_table(values, "Bits per character", task,
-                                 m.get("heldout_sources") if task == "heldout-bpc" else None)
+                                 m.heldout_sources if task == "heldout-bpc" else None)
     if bpb:
-        lines += _per_lang_table(bpb, "Bits per byte", m.get("bpc_task"))
+        lines += _per_lang_table(bpb, "Bits per byte", m.bpc_task)
     for task, per_model in sorted(tasks.items()):
         models = _ordered(per_model)
         metric_names = sorted({k for vals in per_model.values() for k in vals})
@@ -68,12 +72,14 @@ def evaluation(manifests: dict, images: dict[str, str]) -> list[str]:
 
 def model_index(name: str, manifests: dict) -> list[dict]:
     """Hugging Face `model-index` results for the exported model, straight from the eval manifest."""
-    m = metrics(manifests, "eval")
+    m = stage_metrics(manifests, "eval")
+    if m is None:
+        return []
     results: list[dict] = []
     for task, values in _bpc_tables(m).items():
         label = final_label(values)
         dataset = "UDHR" if task == "udhr-bpc" else "held-out text"
-        sources = (m.get("heldout_sources") or {}) if task == "heldout-bpc" else {}
+        sources = (m.heldout_sources or {}) if task == "heldout-bpc" else {}
         for lang, value in sorted((values.get(label) or {}).items()):
             # heldout-bpc rows are source corpora: the dataset names the source and its language
             name = f"{dataset} ({lang}, {sources[lang].get('language')})" if lang in sources else f"{dataset} ({lang})"
@@ -82,7 +88,7 @@ def model_index(name: str, manifests: dict) -> list[dict]:
                 "dataset": {"name": name, "type": task, "config": lang},
                 "metrics": [{"name": f"bits per character ({lang})", "type": "bpc", "value": value}],
             })
-    for task, per_model in sorted((m.get("tasks") or {}).items()):
+    for task, per_model in sorted((m.tasks or {}).items()):
         label = final_label(per_model)
         vals = per_model.get(label) or {}
         numeric = [(k, v) for k, v in sorted(vals.items()) if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -99,11 +105,11 @@ def training_hours(manifests: dict) -> tuple[float, str | None]:
     """Measured training hours (train runtime, else stage wall time) and the hardware of the last training stage."""
     seconds, hardware = 0.0, None
     for stage in TRAIN_STAGES:
-        m = metrics(manifests, stage)
-        if not m and stage not in manifests:
+        m = stage_metrics(manifests, stage)
+        if m is None:
             continue
-        seconds += float(m.get("train_runtime_s") or (manifests.get(stage) or {}).get("wall_time_s") or 0)
-        hardware = m.get("hardware") or hardware
+        seconds += float(m.train_runtime_s or manifests[stage].get("wall_time_s") or 0)
+        hardware = m.hardware or hardware
     return seconds / 3600.0, hardware
 
 
@@ -130,17 +136,19 @@ def environment(manifests: dict, energy: dict | None) -> list[str]:
 
 def limitations(manifests: dict, languages: list[str], base_language: str, base_model: str) -> list[str]:
     notes: list[str] = []
-    clean = metrics(manifests, "clean")
-    if clean.get("chars_out"):
-        notes.append(f"Its {', '.join(languages)} ability comes from {num(clean['chars_out'])} characters of cleaned "
+    clean = stage_metrics(manifests, "clean")
+    if clean and clean.chars_out:
+        notes.append(f"Its {', '.join(languages)} ability comes from {num(clean.chars_out)} characters of cleaned "
                      f"text on top of {base_model}; facts, styles and periods missing from that text are missing from the model.")
     if "sft" not in manifests and "pretrain" in manifests:
         notes.append("It was continued on plain text and not instruction-tuned in this run: expect continuations, "
                      "not answers, unless the base model already followed instructions.")
-    added = metrics(manifests, "tokenizer").get("added_tokens")
+    tok = stage_metrics(manifests, "tokenizer")
+    added = tok.added_tokens if tok else None
     if added:
         notes.append(f"The {num(added)} added tokens were learned from this run's corpus only; text unlike it falls back to the base pieces.")
-    bpc = metrics(manifests, "eval").get("bpc") or {}
+    ev = stage_metrics(manifests, "eval")
+    bpc = (ev.bpc if ev else None) or {}
     final = final_label(bpc)
     base_val, final_val = (bpc.get("base") or {}).get(base_language), (bpc.get(final) or {}).get(base_language)
     if final and final != "base" and base_val is not None and final_val is not None:

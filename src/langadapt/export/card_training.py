@@ -2,6 +2,8 @@
 
 Every function takes the stage manifests (stage -> manifest dict) and returns markdown lines, or
 an empty list when the run recorded nothing for that section, so the card never shows a placeholder.
+Figures are read as typed metrics (langadapt.results via stage_metrics): a metric renamed in a
+stage is an error here, never a section that quietly disappears.
 """
 
 from __future__ import annotations
@@ -16,13 +18,10 @@ from langadapt.atomic import read_json
 from langadapt.config.train import PretrainConfig, SftConfig
 from langadapt.export.card_format import bullets, duration, num, table
 from langadapt.paths import cache_dir
+from langadapt.stages import SPECS, stage_metrics
 from langadapt.train import methods
 
-TRAIN_STAGES = {"pretrain": "Continual pretraining", "sft": "Instruction tuning"}
-
-
-def metrics(manifests: dict, stage: str) -> dict:
-    return (manifests.get(stage) or {}).get("metrics") or {}
+TRAIN_STAGES = {s.name: s.title for s in SPECS if s.trains}
 
 
 def stage_config(manifests: dict, stage: str) -> dict:
@@ -56,31 +55,31 @@ def training_data(corpora: list, manifests: dict) -> list[str]:
                      license_ if isinstance(license_, str) else json.dumps(license_, ensure_ascii=False)])
     lines = ["## Training data", ""]
     lines += table(["corpus", "source", "language", "role", "weight", "license"], rows)
-    chars = metrics(manifests, "clean").get("chars_out")
-    tokens = metrics(manifests, "clean").get("tokens_out")
+    clean = stage_metrics(manifests, "clean")
+    chars, tokens = (clean.chars_out, clean.tokens_out) if clean else (None, None)
     if chars is not None:
         lines += ["", f"After cleaning: {num(chars)} characters" + (f", {num(tokens)} tokens." if tokens is not None else ".")]
     return lines + [""]
 
 
 def preprocessing(manifests: dict) -> list[str]:
-    m = metrics(manifests, "clean")
-    if not m:
+    m = stage_metrics(manifests, "clean")
+    if m is None:
         return []
     cfg = stage_config(manifests, "clean")
     lines = ["### Preprocessing", ""]
     lines += bullets([
-        ("Preset", m.get("preset") or cfg.get("preset")),
-        ("Steps", ", ".join(m["steps"]) if m.get("steps") else None),
+        ("Preset", m.preset or cfg.get("preset")),
+        ("Steps", ", ".join(m.steps) if m.steps else None),
         ("OpenCC conversion", cfg.get("opencc")),
-        ("Documents in", m.get("documents_in")),
-        ("Documents kept", m.get("documents_kept")),
-        ("Documents dropped", m.get("documents_rejected")),
-        ("Held out for evaluation", m.get("heldout_documents")),
-        ("Characters in / out", f"{num(m['chars_in'])} / {num(m['chars_out'])}" if "chars_in" in m and "chars_out" in m else None),
-        ("Tokens out", m.get("tokens_out")),
+        ("Documents in", m.documents_in),
+        ("Documents kept", m.documents_kept),
+        ("Documents dropped", m.documents_rejected),
+        ("Held out for evaluation", m.heldout_documents),
+        ("Characters in / out", f"{num(m.chars_in)} / {num(m.chars_out)}" if m.chars_in is not None and m.chars_out is not None else None),
+        ("Tokens out", m.tokens_out),
     ])
-    reasons = m.get("rejects_by_reason") or {}
+    reasons = m.rejects_by_reason or {}
     if reasons:
         lines += ["", "Documents dropped, by reason:", ""]
         lines += table(["reason", "documents"], sorted(reasons.items(), key=lambda kv: -kv[1]))
@@ -88,18 +87,18 @@ def preprocessing(manifests: dict) -> list[str]:
 
 
 def tokenizer(manifests: dict) -> list[str]:
-    m = metrics(manifests, "tokenizer")
-    if not m:
+    m = stage_metrics(manifests, "tokenizer")
+    if m is None:
         return []
     lines = ["### Tokenizer", ""]
     lines += bullets([
-        ("Method", m.get("method")),
-        ("Base vocabulary", m.get("base_vocab_size")),
-        ("Vocabulary", m.get("vocab_size")),
-        ("Pieces added", m.get("added_tokens")),
-        ("New embedding initialisation", m.get("init")),
+        ("Method", m.method),
+        ("Base vocabulary", m.base_vocab_size),
+        ("Vocabulary", m.vocab_size),
+        ("Pieces added", m.added_tokens),
+        ("New embedding initialisation", m.init),
     ])
-    before, after = m.get("tokens_per_char_before") or {}, m.get("tokens_per_char_after") or {}
+    before, after = m.tokens_per_char_before or {}, m.tokens_per_char_after or {}
     langs = sorted(set(before) | set(after))
     if langs:
         lines += ["", "Tokens per character on held-out text (lower is better):", ""]
@@ -109,7 +108,7 @@ def tokenizer(manifests: dict) -> list[str]:
             ratio = f"{b / a:.2f}x fewer tokens" if b and a else ""
             rows.append([lang, num(b) if b is not None else "", num(a) if a is not None else "", ratio])
         lines += table(["language", "before", "after", "change"], rows)
-    bpc_b, bpc_a = m.get("bpc_before") or {}, m.get("bpc_after_init") or {}
+    bpc_b, bpc_a = m.bpc_before or {}, m.bpc_after_init or {}
     if bpc_b or bpc_a:
         lines += ["", "Bits per character right after resizing, before any training:", ""]
         lines += table(["language", "base", "extended (initialised)"],
@@ -156,13 +155,13 @@ def _relevant(name: str, value: Any, method: str | None) -> bool:
 def hyperparameters(manifests: dict) -> list[str]:
     lines: list[str] = []
     for stage, title in TRAIN_STAGES.items():
-        cfg, m = stage_config(manifests, stage), metrics(manifests, stage)
-        if not cfg and not m:
+        cfg, m = stage_config(manifests, stage), stage_metrics(manifests, stage)
+        if not cfg and m is None:
             continue
         model = PretrainConfig if stage == "pretrain" else SftConfig
-        method = m.get("method") or cfg.get("method")
+        method = (m.method if m else None) or cfg.get("method")
         lines += [f"#### {title} (`{stage}`, {methods.label(method)})", ""]
-        effective = m.get("hyperparameters") or {}
+        effective = (m.hyperparameters if m else None) or {}
         if effective:
             lines += ["As run:", ""] + bullets(sorted((k, v if not isinstance(v, (list, dict)) else json.dumps(v))
                                                      for k, v in effective.items())) + [""]
@@ -176,24 +175,24 @@ def hyperparameters(manifests: dict) -> list[str]:
 def speeds(manifests: dict) -> list[str]:
     lines: list[str] = []
     for stage, title in TRAIN_STAGES.items():
-        m = metrics(manifests, stage)
-        if not m:
+        m = stage_metrics(manifests, stage)
+        if m is None:
             continue
         wall = (manifests.get(stage) or {}).get("wall_time_s")
         items = bullets([
             ("Duration (stage wall time)", duration(wall) if wall else None),
-            ("Train runtime", duration(m["train_runtime_s"]) + f" ({num(m['train_runtime_s'])} s)" if "train_runtime_s" in m else None),
-            ("Train samples per second", m.get("train_samples_per_second")),
-            ("Train steps per second", m.get("train_steps_per_second")),
-            ("Train tokens per second", m.get("train_tokens_per_second")),
-            ("Total training FLOPs", m.get("total_flos")),
-            ("Optimizer steps", m.get("global_step")),
-            ("Train loss", m.get("train_loss")),
-            ("Validation loss", m.get("eval_loss")),
-            ("Peak memory (MB)", m.get("peak_memory_mb")),
-            ("Parameters", m.get("num_parameters")),
-            ("Trainable parameters", m.get("trainable_parameters")),
-            ("Hardware", m.get("hardware")),
+            ("Train runtime", duration(m.train_runtime_s) + f" ({num(m.train_runtime_s)} s)" if m.train_runtime_s is not None else None),
+            ("Train samples per second", m.train_samples_per_second),
+            ("Train steps per second", m.train_steps_per_second),
+            ("Train tokens per second", m.train_tokens_per_second),
+            ("Total training FLOPs", m.total_flos),
+            ("Optimizer steps", m.global_step),
+            ("Train loss", m.train_loss),
+            ("Validation loss", m.eval_loss),
+            ("Peak memory (MB)", m.peak_memory_mb),
+            ("Parameters", m.num_parameters),
+            ("Trainable parameters", m.trainable_parameters),
+            ("Hardware", m.hardware),
         ])
         if items:
             lines += [f"#### {title} (`{stage}`)", ""] + items + [""]

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 from langadapt.export.build import ExportJob, run_export
-from langadapt.stages import StageContext, StageResult
+from langadapt.export.gguf import export_gguf
+from langadapt.results import ExportMetrics
+from langadapt.stages import StageContext, StageResult, stage_metrics
 
 CHANGELOG_STORE = "export-changelog.json"
 
@@ -21,8 +23,8 @@ def chosen_stages(ctx: StageContext) -> tuple[list[str], str]:
     choice = ctx.recipe.export.source
     if choice != "auto":
         return [choice], f"export.source: {choice}"
-    sft = (ctx.run_dir.manifests().get("sft") or {}).get("metrics") or {}
-    start, end = sft.get("eval_loss_start"), sft.get("eval_loss")
+    sft = stage_metrics(ctx.run_dir.manifests(), "sft")
+    start, end = (sft.eval_loss_start, sft.eval_loss) if sft else (None, None)
     if "sft.model" in ctx.artifacts and start is not None and end is not None and end >= start:
         return ["pretrain"], (f"SFT did not lower its validation loss ({start:.4f} -> {end:.4f}): "
                               "exporting the model before it")
@@ -58,24 +60,21 @@ def heldout_texts(path: str | None, limit: int) -> list[str]:
     return texts
 
 
-def run(ctx: StageContext) -> StageResult:
-    cfg = ctx.recipe.export
-    model, adapter = export_source(ctx)
-    out = ctx.out_dir / "model"
-    job = ExportJob(out=out, model=model, adapter=adapter, config=cfg, recipe=ctx.recipe,
-                    manifests=ctx.run_dir.manifests(), heldout=heldout_texts(ctx.artifact("clean.heldout"), cfg.verify_texts),
-                    changelog_store=ctx.run_dir.root / CHANGELOG_STORE)
+def export(job: ExportJob, source_reason: str = "") -> tuple[StageResult, dict]:
+    """Merge, verify, write the card (and the GGUF file when asked): the one export path of
+    `langadapt run` (through `run`) and `langadapt export` (which may have no recipe or run folder,
+    so it builds the ExportJob from its flags and calls this). Returns the result and the export record."""
+    cfg = job.config
     done = run_export(job)
     record = done["record"]
-    outputs = {"export": str(out), "card": str(done["card"])}
+    outputs = {"export": str(job.out), "card": str(done["card"])}
     if cfg.format == "gguf":
-        from langadapt.export.gguf import export_gguf
-
-        gguf = export_gguf(out, cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify, texts=job.heldout)
+        gguf = export_gguf(job.out, cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify, texts=job.heldout)
         outputs["gguf"] = str(gguf.path)
+        record["gguf"] = gguf.as_dict()
     info = record.get("info") or {}
     metrics = {
-        "source_reason": chosen_stages(ctx)[1],
+        "source_reason": source_reason,
         "version": record["version"],
         "dtype": cfg.dtype if cfg.merge else None,
         "merged": record["merged"],
@@ -83,8 +82,8 @@ def run(ctx: StageContext) -> StageResult:
         "weights_bytes": info.get("weights_bytes"),
         "num_parameters": info.get("num_parameters"),
         "vocab_size": info.get("vocab_size"),
-        "source_model": model,
-        "adapter": adapter,
+        "source_model": job.model,
+        "adapter": job.adapter,
     }
     for what, result in (record.get("verification") or {}).items():
         metrics[f"verify_{what}_relative_diff"] = result["relative_diff"]
@@ -98,4 +97,13 @@ def run(ctx: StageContext) -> StageResult:
     if "gguf" in outputs:
         metrics.update(gguf_type=gguf.gguf_type, gguf_bytes=gguf.bytes, gguf_pre_tokenizer=gguf.pre_tokenizer,
                        gguf_verify_relative_diff=gguf.verification.get("max_relative_diff"))
-    return StageResult(outputs=outputs, metrics=metrics)
+    return StageResult(outputs=outputs, metrics=ExportMetrics.from_stage(metrics)), record
+
+
+def run(ctx: StageContext) -> StageResult:
+    cfg = ctx.recipe.export
+    model, adapter = export_source(ctx)
+    job = ExportJob(out=ctx.out_dir / "model", model=model, adapter=adapter, config=cfg, recipe=ctx.recipe,
+                    manifests=ctx.run_dir.manifests(), heldout=heldout_texts(ctx.artifact("clean.heldout"), cfg.verify_texts),
+                    changelog_store=ctx.run_dir.root / CHANGELOG_STORE)
+    return export(job, chosen_stages(ctx)[1])[0]

@@ -14,53 +14,60 @@ from pathlib import Path
 
 from langadapt.atomic import write_json
 from langadapt.config.recipe import Recipe
+from langadapt.results import EvalMetrics, StageMetrics, TokenizerMetrics, TrainMetrics
 from langadapt.rundir import RunDir
+from langadapt.stages import stage_metrics
 
 
-def _heldout(metrics: dict, label: str, lang: str) -> float | None:
+def _heldout(metrics: EvalMetrics, label: str, lang: str) -> float | None:
     """Held-out bits per character of one language: the mean over its sources (eval stage)."""
-    return ((metrics.get("heldout_bpc") or {}).get(label) or {}).get(lang)
+    return ((metrics.heldout_bpc or {}).get(label) or {}).get(lang)
 
 
-def _heldout_source(metrics: dict, label: str, source: str) -> float | None:
-    return ((metrics.get("heldout_bpc_by_source") or {}).get(label) or {}).get(source)
+def _heldout_source(metrics: EvalMetrics, label: str, source: str) -> float | None:
+    return ((metrics.heldout_bpc_by_source or {}).get(label) or {}).get(source)
 
 
-def _udhr(metrics: dict, label: str, lang: str) -> float | None:
-    return (((metrics.get("bpc_by_task") or {}).get("udhr-bpc") or {}).get(label) or {}).get(lang)
+def _udhr(metrics: EvalMetrics, label: str, lang: str) -> float | None:
+    return (((metrics.bpc_by_task or {}).get("udhr-bpc") or {}).get(label) or {}).get(lang)
+
+
+def _metrics(manifests: dict, stage: str, kind: type[StageMetrics]):
+    # a stage the run did not reach reads as empty figures (shown as "-"), not as an error
+    return stage_metrics(manifests, stage) or kind()
 
 
 def heldout_sources(main: dict, baseline: dict) -> dict[str, str]:
     """Source -> language of the held-out sources either run scored (the same clean output in the demo)."""
     out: dict[str, str] = {}
     for manifests in (main, baseline):
-        for src, info in ((manifests.get("eval", {}).get("metrics", {}).get("heldout_sources")) or {}).items():
+        for src, info in (_metrics(manifests, "eval", EvalMetrics).heldout_sources or {}).items():
             out.setdefault(src, info.get("language", ""))
     return out
 
 
 def comparison_rows(main: dict, baseline: dict, lang: str, base_lang: str) -> list[list]:
     """One row per run: tokens/char, held-out bits/char (per source when known, else per language), UDHR, training."""
-    ev, bev = main.get("eval", {}).get("metrics", {}), baseline.get("eval", {}).get("metrics", {})
-    tok = main.get("tokenizer", {}).get("metrics", {})
-    tpc_before = (tok.get("tokens_per_char_before") or {}).get(lang)
-    tpc_after = (tok.get("tokens_per_char_after") or {}).get(lang, tpc_before)
-    train, btrain = main.get("pretrain", {}).get("metrics", {}), baseline.get("pretrain", {}).get("metrics", {})
+    ev, bev = _metrics(main, "eval", EvalMetrics), _metrics(baseline, "eval", EvalMetrics)
+    tok = _metrics(main, "tokenizer", TokenizerMetrics)
+    tpc_before = (tok.tokens_per_char_before or {}).get(lang)
+    tpc_after = (tok.tokens_per_char_after or {}).get(lang, tpc_before)
+    train, btrain = _metrics(main, "pretrain", TrainMetrics), _metrics(baseline, "pretrain", TrainMetrics)
     sources = list(heldout_sources(main, baseline))
 
-    def held(metrics: dict, label: str) -> list:
+    def held(metrics: EvalMetrics, label: str) -> list:
         if sources:
             return [_heldout_source(metrics, label, src) for src in sources]
         return [_heldout(metrics, label, lang)]
 
-    def udhr(metrics: dict, label: str) -> list:
+    def udhr(metrics: EvalMetrics, label: str) -> list:
         return [_udhr(metrics, label, lang), _udhr(metrics, label, base_lang)]
 
     return [["base model", tpc_before, *held(ev, "base"), *udhr(ev, "base"), None, None],
             ["naive: full fine-tuning, base tokenizer", tpc_before, *held(bev, "pretrain"), *udhr(bev, "pretrain"),
-             btrain.get("train_runtime_s"), btrain.get("train_tokens_per_second")],
+             btrain.train_runtime_s, btrain.train_tokens_per_second],
             ["langadapt: extended tokenizer + LoRA CPT", tpc_after, *held(ev, "pretrain"), *udhr(ev, "pretrain"),
-             train.get("train_runtime_s"), train.get("train_tokens_per_second")]]
+             train.train_runtime_s, train.train_tokens_per_second]]
 
 
 def comparison_columns(main: dict, baseline: dict, lang: str, base_lang: str) -> list[str]:

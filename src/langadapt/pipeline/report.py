@@ -3,7 +3,8 @@
 It says in numbers what the adaptation did: documents kept and dropped, tokens per character
 before and after, bits per character per language and model (English beside the target, so
 forgetting shows), task scores, speeds and wall time, with the stages' plots and sample
-generations side by side.
+generations side by side. The figures are read as typed metrics (langadapt.results), so a
+metric renamed in a stage fails here instead of leaving a section out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from typing import Any
 from langadapt.atomic import write_text
 from langadapt.config.recipe import Recipe
 from langadapt.pipeline.document import Image, Section, Table, to_html, to_markdown
+from langadapt.results import CleanMetrics, EvalMetrics, TokenizerMetrics, TrainMetrics
 from langadapt.rundir import RunDir
+from langadapt.stages import TRAINING, stage_metrics
+from langadapt.stages import stage as stage_spec
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -35,14 +39,14 @@ def _image(section: Section, root: Path, path: str | None, caption: str) -> None
 
 
 def _clean_section(m: dict, root: Path) -> Section:
-    met = m["metrics"]
+    met: CleanMetrics = stage_metrics({"clean": m}, "clean")
     s = Section("Corpus cleaning")
-    rows = [["documents in", _fmt(met.get("documents_in"))], ["documents kept", _fmt(met.get("documents_kept"))],
-            ["documents rejected", _fmt(met.get("documents_rejected"))], ["held out for evaluation", _fmt(met.get("heldout_documents"))],
-            ["characters in / out", f"{_fmt(met.get('chars_in'))} / {_fmt(met.get('chars_out'))}"],
-            ["tokens out (base tokenizer)", _fmt(met.get("tokens_out"))], ["preset", _fmt(met.get("preset"))]]
+    rows = [["documents in", _fmt(met.documents_in)], ["documents kept", _fmt(met.documents_kept)],
+            ["documents rejected", _fmt(met.documents_rejected)], ["held out for evaluation", _fmt(met.heldout_documents)],
+            ["characters in / out", f"{_fmt(met.chars_in)} / {_fmt(met.chars_out)}"],
+            ["tokens out (base tokenizer)", _fmt(met.tokens_out)], ["preset", _fmt(met.preset)]]
     s.tables.append(Table(["figure", "value"], rows))
-    reasons = met.get("rejects_by_reason") or {}
+    reasons = met.rejects_by_reason or {}
     if reasons:
         s.tables.append(Table(["dropped because", "documents"], [[k, _fmt(v)] for k, v in sorted(reasons.items(), key=lambda kv: -kv[1])]))
     _image(s, root, m["outputs"].get("histogram"), "Document length histogram")
@@ -50,18 +54,18 @@ def _clean_section(m: dict, root: Path) -> Section:
 
 
 def _tokenizer_section(m: dict, root: Path) -> Section:
-    met = m["metrics"]
+    met: TokenizerMetrics = stage_metrics({"tokenizer": m}, "tokenizer")
     s = Section("Tokenizer extension")
-    s.paragraphs.append(f"{_fmt(met.get('added_tokens'))} pieces added to a vocabulary of {_fmt(met.get('base_vocab_size'))} "
-                        f"({met.get('method', '?')}, new embeddings initialised by `{met.get('init', '?')}`).")
-    before, after = met.get("tokens_per_char_before") or {}, met.get("tokens_per_char_after") or {}
+    s.paragraphs.append(f"{_fmt(met.added_tokens)} pieces added to a vocabulary of {_fmt(met.base_vocab_size)} "
+                        f"({met.method or '?'}, new embeddings initialised by `{met.init or '?'}`).")
+    before, after = met.tokens_per_char_before or {}, met.tokens_per_char_after or {}
     langs = sorted(set(before) | set(after))
     if langs:
         s.tables.append(Table(["language", "tokens/char before", "tokens/char after", "change"],
                               [[lang, _fmt(before.get(lang)), _fmt(after.get(lang)),
                                 f"{(after[lang] / before[lang] - 1) * 100:+.0f}%" if before.get(lang) and after.get(lang) else "-"]
                                for lang in langs]))
-    bpc_b, bpc_a = met.get("bpc_before") or {}, met.get("bpc_after_init") or {}
+    bpc_b, bpc_a = met.bpc_before or {}, met.bpc_after_init or {}
     if bpc_b or bpc_a:
         s.tables.append(Table(["language", "bits/char base", "bits/char right after extension"],
                               [[lang, _fmt(bpc_b.get(lang)), _fmt(bpc_a.get(lang))] for lang in sorted(set(bpc_b) | set(bpc_a))]))
@@ -72,13 +76,13 @@ def _tokenizer_section(m: dict, root: Path) -> Section:
     return s
 
 
-def _tokenizer_by_source(met: dict) -> Table | None:
+def _tokenizer_by_source(met: TokenizerMetrics) -> Table | None:
     """Per held-out source corpus: tokens/char and bits/char of the base and right after extension."""
-    langs = met.get("heldout_source_languages") or {}
+    langs = met.heldout_source_languages or {}
     if not langs:
         return None
-    tb, ta = met.get("tokens_per_char_by_source_before") or {}, met.get("tokens_per_char_by_source_after") or {}
-    bb, ba = met.get("bpc_by_source_before") or {}, met.get("bpc_by_source_after_init") or {}
+    tb, ta = met.tokens_per_char_by_source_before or {}, met.tokens_per_char_by_source_after or {}
+    bb, ba = met.bpc_by_source_before or {}, met.bpc_by_source_after_init or {}
     rows = [[f"{src} ({lang})", _fmt(tb.get(src)), _fmt(ta.get(src)), _fmt(bb.get(src)), _fmt(ba.get(src)),
              f"{ba[src] / bb[src]:.2f}x" if bb.get(src) and ba.get(src) else "-"] for src, lang in langs.items()]
     return Table(["held-out source", "tokens/char base", "tokens/char extended", "bits/char base",
@@ -86,31 +90,31 @@ def _tokenizer_by_source(met: dict) -> Table | None:
 
 
 def _train_section(stage: str, m: dict, root: Path) -> Section:
-    met = m["metrics"]
-    title = "Continual pretraining" if stage == "pretrain" else "Instruction tuning"
+    met: TrainMetrics = stage_metrics({stage: m}, stage)
+    title = stage_spec(stage).title
     s = Section(title)
     keys = [("method", "method"), ("optimizer steps", "global_step"), ("train loss", "train_loss"), ("validation loss", "eval_loss"),
             ("tokens/s", "train_tokens_per_second"), ("samples/s", "train_samples_per_second"), ("steps/s", "train_steps_per_second"),
             ("total FLOPs", "total_flos"), ("runtime (s)", "train_runtime_s"), ("trainable parameters", "trainable_parameters"),
             ("peak memory (MB)", "peak_memory_mb"), ("hardware", "hardware")]
-    s.tables.append(Table(["figure", "value"], [[label, _fmt(met.get(key))] for label, key in keys if met.get(key) is not None]))
+    s.tables.append(Table(["figure", "value"], [[label, _fmt(getattr(met, key))] for label, key in keys if getattr(met, key) is not None]))
     _image(s, root, m["outputs"].get("loss_curve"), f"{title} loss")
     return s
 
 
 def _eval_sections(m: dict, root: Path) -> list[Section]:
-    met = m["metrics"]
+    met: EvalMetrics = stage_metrics({"eval": m}, "eval")
     out = []
-    by_task = met.get("bpc_by_task") or ({met.get("bpc_task") or "bpc": met["bpc"]} if met.get("bpc") else {})
+    by_task = met.bpc_by_task or ({met.bpc_task or "bpc": met.bpc} if met.bpc else {})
     if by_task:
         s = Section("Bits per character (lower is better; comparable across tokenizers)")
         s.paragraphs.append("Each model scores the same texts; per-token perplexity is not shown because it cannot be "
                             "compared once the tokenizer changes.")
-        sources = met.get("heldout_sources") or {}
+        sources = met.heldout_sources or {}
         if sources and "heldout-bpc" in by_task:
             s.tables.append(_text_table(met, by_task))
             s.paragraphs.append(f"Held-out text: up to the same number of characters sampled evenly from each source's "
-                                f"held-out documents (never trained on); the mean rows are {met.get('heldout_bpc_average')}.")
+                                f"held-out documents (never trained on); the mean rows are {met.heldout_bpc_average}.")
         for task, table in by_task.items():
             if sources and task in ("heldout-bpc", "udhr-bpc"):
                 continue
@@ -119,7 +123,7 @@ def _eval_sections(m: dict, root: Path) -> list[Section]:
             s.tables.append(Table([f"{task}: language", *models],
                                   [[lang, *(_fmt(table[mod].get(lang)) for mod in models)] for lang in langs]))
         out.append(s)
-    tasks = met.get("tasks") or {}
+    tasks = met.tasks or {}
     if tasks:
         s = Section("Task scores")
         models = sorted({mod for v in tasks.values() for mod in v}, key=lambda x: ["base", "tokenizer", "pretrain", "sft"].index(x) if x in ["base", "tokenizer", "pretrain", "sft"] else 9)
@@ -139,9 +143,9 @@ def _eval_sections(m: dict, root: Path) -> list[Section]:
     return out
 
 
-def _text_table(met: dict, by_task: dict) -> Table:
+def _text_table(met: EvalMetrics, by_task: dict) -> Table:
     """Held-out bits per character per source, each language's mean over its sources, then UDHR."""
-    sources, held, means = met["heldout_sources"], by_task["heldout-bpc"], met.get("heldout_bpc") or {}
+    sources, held, means = met.heldout_sources, by_task["heldout-bpc"], met.heldout_bpc or {}
     udhr = by_task.get("udhr-bpc") or {}
     models = list(dict.fromkeys([*held, *udhr]))
     rows = [[f"held-out {src} ({info.get('language')}, {_fmt(info.get('characters'))} chars)",
@@ -186,7 +190,7 @@ def build_sections(recipe: Recipe, rundir: RunDir) -> list[Section]:
     overview.paragraphs.append(f"Base model `{recipe.base_model}` adapted to {', '.join(recipe.languages)}. "
                                + (recipe.description.strip() if recipe.description else ""))
     overview.tables.append(Table(["stage", "wall time (s)", "key figure"],
-                                 [[st, _fmt(m.get("wall_time_s"), 1), _key_figure(st, m["metrics"])] for st, m in manifests.items()]))
+                                 [[st, _fmt(m.get("wall_time_s"), 1), _key_figure(st, stage_metrics(manifests, st))] for st, m in manifests.items()]))
     total = sum(m.get("wall_time_s") or 0 for m in manifests.values())
     overview.paragraphs.append(f"Total wall time of the stages: {total / 60:.1f} minutes.")
     sections = [overview]
@@ -194,7 +198,7 @@ def build_sections(recipe: Recipe, rundir: RunDir) -> list[Section]:
         sections.append(_clean_section(manifests["clean"], root))
     if "tokenizer" in manifests:
         sections.append(_tokenizer_section(manifests["tokenizer"], root))
-    for stage in ("pretrain", "sft"):
+    for stage in TRAINING:
         if stage in manifests:
             sections.append(_train_section(stage, manifests[stage], root))
     if "eval" in manifests:
@@ -218,15 +222,15 @@ def _baseline_section(data: dict, root: Path | None = None) -> Section:
     return s
 
 
-def _key_figure(stage: str, met: dict) -> str:
+def _key_figure(stage: str, met: Any) -> str:
     if stage == "clean":
-        return f"{_fmt(met.get('documents_kept'))} kept, {_fmt(met.get('documents_rejected'))} rejected"
+        return f"{_fmt(met.documents_kept)} kept, {_fmt(met.documents_rejected)} rejected"
     if stage == "tokenizer":
-        return f"+{_fmt(met.get('added_tokens'))} pieces"
-    if stage in ("pretrain", "sft"):
-        return f"loss {_fmt(met.get('train_loss'))}, {_fmt(met.get('train_tokens_per_second'), 1)} tokens/s"
+        return f"+{_fmt(met.added_tokens)} pieces"
+    if stage in TRAINING:
+        return f"loss {_fmt(met.train_loss)}, {_fmt(met.train_tokens_per_second, 1)} tokens/s"
     if stage == "export":
-        return f"version {met.get('version', '-')}"
+        return f"version {met.version or '-'}"
     return ""
 
 

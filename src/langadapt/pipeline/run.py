@@ -189,7 +189,7 @@ def _run_stage(recipe, rundir, stage, artifacts, fingerprint, config, procs: Pro
     finished = time.time()
     outputs = {k: str(Path(v).resolve()) for k, v in result.outputs.items()}
     record = StageRecord(stage=stage, fingerprint=fingerprint, config=config, inputs={k: v for k, v in artifacts.items()},
-                         outputs=outputs, metrics=result.metrics, wall_time_s=round(finished - started, 2),
+                         outputs=outputs, metrics=result.metrics.to_dict(), wall_time_s=round(finished - started, 2),
                          started=started, finished=finished)
     rundir.write_manifest(record)
     procs.publish(f"{stage}.done", {"outputs": outputs, "finished": finished})

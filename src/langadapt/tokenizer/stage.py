@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def run(ctx: Any) -> Any:
+    from langadapt.results import TokenizerMetrics
     from langadapt.stages import StageResult
     from langadapt.tokenizer.assess import assess_extension
     from langadapt.tokenizer.texts import texts_by_language
@@ -58,4 +59,5 @@ def run(ctx: Any) -> Any:
     metrics["wall_seconds"] = round(time.perf_counter() - start, 2)
     metrics["corpus_chars"] = extension.stats.get("corpus_chars")
     return StageResult(outputs={"model": str(model_dir.resolve()), "report": outputs["report"],
-                                "chart": outputs["chart"], "markdown": outputs["markdown"]}, metrics=metrics)
+                                "chart": outputs["chart"], "markdown": outputs["markdown"]},
+                       metrics=TokenizerMetrics.from_stage(metrics))

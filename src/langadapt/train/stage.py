@@ -12,6 +12,7 @@ from typing import Sequence
 
 from langadapt.config.corpus import CorpusSpec
 from langadapt.errors import UserError
+from langadapt.results import TrainMetrics
 from langadapt.stages import StageContext, StageResult
 from langadapt.train import data_cpt, data_sft, methods
 from langadapt.train.sft_store import sft_sequences
@@ -82,9 +83,9 @@ def run_pretrain(ctx: StageContext) -> StageResult:
     if not corpus:
         raise UserError("pretrain needs the clean stage's corpus (clean.corpus); run `langadapt clean` first")
     r = pretrain(ctx.recipe.pretrain, ctx.latest_model(before="pretrain"), corpus, ctx.out_dir, ctx.recipe.corpora)
-    return StageResult(outputs=r.outputs, metrics=r.metrics)
+    return StageResult(outputs=r.outputs, metrics=TrainMetrics.from_stage(r.metrics))
 
 
 def run_sft(ctx: StageContext) -> StageResult:
     r = sft(ctx.recipe.sft, ctx.latest_model(before="sft"), ctx.out_dir, ctx.artifact("clean.heldout"), ctx.recipe.base_dir)
-    return StageResult(outputs=r.outputs, metrics=r.metrics)
+    return StageResult(outputs=r.outputs, metrics=TrainMetrics.from_stage(r.metrics))
