@@ -4,6 +4,10 @@
     langadapt export --model runs/demo/tokenizer/model --adapter runs/demo/pretrain/adapter --out exports/demo
     langadapt export --adapter my-lora/ --out merged/ --version 2025.01.31 --push-to-hub me/my-model
     langadapt export --run-dir runs/demo-zh-tw --out exports/demo --format gguf --gguf-type q8_0
+
+The export itself is the pipeline export stage's own function (langadapt.export.stage.export):
+this command only turns its flags into an ExportJob, since it also runs without a recipe or a run
+folder (`--model`/`--adapter` alone), which the stage's StageContext always has.
 """
 
 from __future__ import annotations
@@ -16,6 +20,11 @@ from pydantic import ValidationError
 from langadapt.cli.common import add_config_flags, add_recipe_args
 from langadapt.config.export import ExportConfig
 from langadapt.errors import UserError
+from langadapt.export.build import ExportJob
+from langadapt.export.stage import CHANGELOG_STORE, chosen_stages, export, export_source, heldout_texts
+from langadapt.outdir import guard_output
+from langadapt.rundir import RunDir
+from langadapt.stages import StageContext
 
 DESCRIPTION = """\
 Merge LoRA adapters (new-token rows included) into the weights and save a standalone
@@ -80,16 +89,13 @@ def _recipe(args: argparse.Namespace):
 
 
 def main(args: argparse.Namespace) -> int:
-    from langadapt.export.build import ExportJob, run_export
-    from langadapt.rundir import RunDir
-
     if not (args.run_dir or args.model or args.adapter):
         raise UserError("give --run-dir, --model or --adapter")
     recipe = _recipe(args)
     cfg = _config(args, recipe)
     if recipe is not None:
         recipe.export = cfg
-    manifests, heldout, store = {}, [], None
+    manifests, heldout, store, reason = {}, [], None, ""
     model, adapter = args.model, args.adapter
     if args.run_dir:
         run_dir = RunDir(args.run_dir)
@@ -97,32 +103,23 @@ def main(args: argparse.Namespace) -> int:
             raise UserError(f"--run-dir {args.run_dir}: no such folder")
         if recipe is None:
             raise UserError(f"--run-dir {args.run_dir}: no recipe.yaml there; pass --recipe")
-        from langadapt.export.stage import export_source, heldout_texts
-        from langadapt.stages import StageContext
-
         manifests = run_dir.manifests()
         artifacts = {f"{s}.{k}": v for s, m in manifests.items() for k, v in (m.get("outputs") or {}).items()}
+        # the run's newest model, chosen as the pipeline's export stage chooses it
         ctx = StageContext(recipe=recipe, out_dir=Path(args.out), run_dir=run_dir, artifacts=artifacts)
         if model is None and adapter is None:
             model, adapter = export_source(ctx)
+            reason = chosen_stages(ctx)[1]
         heldout = heldout_texts(artifacts.get("clean.heldout"), cfg.verify_texts)
-        store = run_dir.root / "export-changelog.json"
-    from langadapt.outdir import guard_output
-
+        store = run_dir.root / CHANGELOG_STORE
     guard_output(args.out, "export", overwrite=args.overwrite, inputs=[model, adapter, args.run_dir])
     job = ExportJob(out=Path(args.out), model=model, adapter=adapter, config=cfg, recipe=recipe,
                     manifests=manifests, heldout=heldout, changelog_store=store)
-    done = run_export(job)
-    record = done["record"]
-    if cfg.format == "gguf":
-        from langadapt.export.gguf import export_gguf
-
-        record["gguf"] = export_gguf(done["folder"], cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify,
-                                     texts=heldout[: cfg.verify_texts]).as_dict()
-    print(f"exported v{record['version']} to {done['folder']} ({record.get('format')}, card {done['card']})")
-    for what, result in (record.get("verification") or {}).items():
-        print(f"  check {what}: max logit difference {result['max_abs_diff']:.3g} "
-              f"(relative {result['relative_diff']:.2g}, tolerance {result['tolerance']:g}), top-1 agreement {result['top1_agreement']:.1%}")
+    result, record = export(job, reason)
+    print(f"exported v{record['version']} to {result.outputs['export']} ({record.get('format')}, card {result.outputs['card']})")
+    for what, check in (record.get("verification") or {}).items():
+        print(f"  check {what}: max logit difference {check['max_abs_diff']:.3g} "
+              f"(relative {check['relative_diff']:.2g}, tolerance {check['tolerance']:g}), top-1 agreement {check['top1_agreement']:.1%}")
     if record.get("gguf"):
         g = record["gguf"]
         check = g.get("verification") or {}
