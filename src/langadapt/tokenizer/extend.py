@@ -134,7 +134,8 @@ def calibration_inputs(ext: TokenizerExtension, cfg: TokenizerConfig, base_token
     if init == "calibrated":
         return {**common, "ridge": cfg.calibration_ridge}
     if init == "fitted":
-        return {**common, "distill_epochs": cfg.fit_distill_epochs, "output_steps": cfg.fit_output_steps}
+        return {**common, "distill_epochs": cfg.fit_distill_epochs, "output_steps": cfg.fit_output_steps,
+                "output_prior": cfg.fit_output_prior}
     return None
 
 
