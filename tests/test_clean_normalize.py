@@ -8,12 +8,12 @@ from langadapt.config.clean import CleanConfig
 from langadapt.corpus.filters.repetition import RepetitionFilter
 from langadapt.corpus.filters.script import ScriptFilter
 from langadapt.corpus.filters.simplified import SimplifiedFilter
-from langadapt.corpus.normalize import build_normalizers
+from langadapt.corpus import normalize
 from langadapt.corpus.presets import PRESETS, preset_for_language
 
 
 def normalise(text: str, preset: str) -> str:
-    for _, func in build_normalizers(list(PRESETS[preset].normalizers), CleanConfig()):
+    for _, func in normalize.build(list(PRESETS[preset].normalizers), CleanConfig()):
         text = func(text)
     return text
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from langadapt import languages
+from langadapt.choices import OneOf
 from langadapt.config.base import Section
+from langadapt.corpus import filters, normalize
 
 # The registered languages' presets when the recipe model is built (zh-Hant, zh-Hans, bo, th, en, generic).
 PresetName = Literal[tuple(languages.preset_names())]  # type: ignore[valid-type]
+# Checked against the registries when a recipe is read, so a filter or normaliser registered later is accepted.
+NormalizerName = Annotated[str, OneOf(normalize.names)]
+FilterName = Annotated[str, OneOf(filters.names)]
 
 
 class DedupConfig(Section):
@@ -24,8 +29,8 @@ class DedupConfig(Section):
 class CleanConfig(Section):
     enabled: bool = Field(True, description="Run this stage.")
     preset: PresetName | None = Field(None, description="Language preset of normalisers and filters for the target corpora; by default each corpus takes the preset of its own language (replay corpora always do).")
-    normalizers: list[str] | None = Field(None, description="Ordered normaliser names for the target corpora, overriding the preset's list (nfc, controls, width, cjk_punct, cjk_spacing, unit_spacing, opencc, whitespace).")
-    filters: list[str] | None = Field(None, description="Ordered filter names for the target corpora, overriding the preset's list (length, script, simplified, repetition, tokens).")
+    normalizers: list[NormalizerName] | None = Field(None, description="Ordered normaliser names for the target corpora, overriding the preset's list; any registered normaliser (`langadapt.corpus.normalize`).")
+    filters: list[FilterName] | None = Field(None, description="Ordered filter names for the target corpora, overriding the preset's list; any registered filter (`langadapt.corpus.filters`).")
     opencc: str | None = Field(None, description="OpenCC conversion to apply, e.g. `s2twp` (Simplified to Taiwan Traditional with phrases); adds the `opencc` normaliser when set.")
     min_chars: int = Field(1, ge=0, description="Drop documents shorter than this many characters.")
     max_chars: int = Field(1_000_000, ge=1, description="Drop documents longer than this many characters (before tokenising).")

@@ -10,7 +10,7 @@ import typing
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from langadapt.choices import one_of
+from langadapt.choices import OneOf, one_of
 from langadapt.config.recipe import Recipe
 
 
@@ -19,6 +19,9 @@ def _type_name(annotation: typing.Any) -> str:
     args = typing.get_args(annotation)
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
+    if origin is typing.Annotated:  # a list item named from a registry (clean filters, normalisers)
+        registered = next((m for m in annotation.__metadata__ if isinstance(m, OneOf)), None)
+        return " \\| ".join(f"`{n}`" for n in registered.names()) if registered else _type_name(args[0])
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         return " or ".join(_type_name(a) for a in args if a is not type(None)) + (" or null" if type(None) in args else "")
     if origin is list:

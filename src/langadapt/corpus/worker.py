@@ -21,8 +21,8 @@ from typing import Any
 
 from langadapt.config.clean import CleanConfig
 from langadapt.corpus.document import Document, RawRecord, Reject
-from langadapt.corpus.filters import build_filters
-from langadapt.corpus.normalize import build_normalizers
+from langadapt.corpus import filters, normalize
+from langadapt.corpus.filters import FilterContext
 from langadapt.corpus.presets import PRESETS
 from langadapt.corpus.readers import Source
 
@@ -92,8 +92,8 @@ class Worker:
         if corpus not in self._steps:
             plan = self.setup.plans[corpus]
             loader = self.tokenizer if self.setup.tokenizer else None
-            self._steps[corpus] = (build_normalizers(plan.normalizers, self.cfg),
-                                   build_filters(plan.filters, self.cfg, PRESETS[plan.preset], loader))
+            self._steps[corpus] = (normalize.build(plan.normalizers, self.cfg),
+                                   filters.build(plan.filters, FilterContext(self.cfg, PRESETS[plan.preset], loader)))
         return self._steps[corpus]
 
     # -- record to document --

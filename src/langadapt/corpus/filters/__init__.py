@@ -1,43 +1,57 @@
-"""Filters: each looks at one normalised document and returns `True` (keep) or `(False, reason, detail)`.
+"""Clean filters: one registered `Filter` class per filter, each in its own module of this package.
 
-Use: `build_filters(["length", "script", "tokens"], clean_config, preset, tokenizer_loader)`.
-`reason` is a short code counted in stats.json; `detail` is the human-readable why, kept in rejects.jsonl.
-Filters with `batched = True` (the token cutoff) take a whole chunk at once via `check_batch`.
+    from langadapt.corpus import filters
+    filters.names()                            # ['length', 'script', 'simplified', 'repetition', 'tokens']
+    filters.build(["length", "tokens"], FilterContext(cfg, preset, tokenizer_loader))
+    filters.register(MyFilter)                 # an extension (see `base.py`): selectable from then on
+
+A filter owns its name, the config keys it reads and how it judges a document, so adding one is one
+module with one class plus `register`. The clean config checks `clean.filters` against `names()`
+when a recipe is read, and `build` against it again for preset lists, which name filters too.
+Registration order is the order the recipe reference lists them in.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Union
-
-from langadapt.config.clean import CleanConfig
+from langadapt.corpus.filters.base import Filter, FilterContext, Verdict
+from langadapt.corpus.filters.length import LengthFilter
+from langadapt.corpus.filters.repetition import RepetitionFilter
+from langadapt.corpus.filters.script import ScriptFilter
+from langadapt.corpus.filters.simplified import SimplifiedFilter
+from langadapt.corpus.filters.tokens import TokenFilter
 from langadapt.errors import UserError
 
-Verdict = Union[bool, tuple]
+_REGISTRY: dict[str, type[Filter]] = {}
 
 
-def build_filters(names: list[str], cfg: CleanConfig, preset: Any, tokenizer: Callable[[], Any] | None) -> list[Any]:
-    from langadapt.corpus.filters.length import LengthFilter
-    from langadapt.corpus.filters.repetition import RepetitionFilter
-    from langadapt.corpus.filters.script import ScriptFilter
-    from langadapt.corpus.filters.simplified import SimplifiedFilter
-    from langadapt.corpus.filters.tokens import TokenFilter
+def register(cls: type[Filter]) -> type[Filter]:
+    if cls.name in _REGISTRY:
+        raise ValueError(f"filter {cls.name!r} is already registered")
+    _REGISTRY[cls.name] = cls
+    return cls
 
-    found = []
-    for name in names:
-        if name == "length":
-            found.append(LengthFilter(cfg.min_chars, cfg.max_chars))
-        elif name == "script":
-            share = cfg.min_script_share if cfg.min_script_share is not None else preset.min_script_share
-            if preset.script and share:
-                found.append(ScriptFilter(preset.script, share))
-        elif name == "simplified":
-            share = cfg.max_simplified_share if cfg.max_simplified_share is not None else preset.max_simplified_share
-            found.append(SimplifiedFilter(share if share is not None else 0.5))
-        elif name == "repetition":
-            found.append(RepetitionFilter(cfg.max_duplicate_line_share, cfg.max_top_ngram_share, cfg.repetition_min_chars))
-        elif name == "tokens":
-            if tokenizer is not None:
-                found.append(TokenFilter(tokenizer, cfg.max_tokens, cfg.count_tokens))
-        else:
-            raise UserError(f"unknown filter {name!r}; known: length, script, simplified, repetition, tokens")
-    return found
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get(name: str) -> type[Filter]:
+    if name not in _REGISTRY:
+        raise UserError(f"unknown filter {name!r}; known: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def build(names_: list[str], ctx: FilterContext) -> list[Filter]:
+    """The filters to run, in order; one whose settings leave nothing to check (no script) is left out."""
+    classes = [get(name) for name in names_]
+    return [f for f in (cls.build(ctx) for cls in classes) if f is not None]
+
+
+for _builtin in (LengthFilter, ScriptFilter, SimplifiedFilter, RepetitionFilter, TokenFilter):
+    register(_builtin)
+
+__all__ = ["Filter", "FilterContext", "Verdict", "build", "get", "names", "register", "unregister"]

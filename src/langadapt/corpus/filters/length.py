@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from langadapt.corpus.filters.base import Filter, FilterContext
 
-class LengthFilter:
+
+class LengthFilter(Filter):
     name = "length"
-    batched = False
+    reads = ("min_chars", "max_chars")
+
+    @classmethod
+    def build(cls, ctx: FilterContext) -> LengthFilter:
+        return cls(ctx.cfg.min_chars, ctx.cfg.max_chars)
 
     def __init__(self, min_chars: int, max_chars: int):
         self.min_chars, self.max_chars = min_chars, max_chars

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from collections import Counter
 
+from langadapt.corpus.filters.base import Filter, FilterContext
+
 NGRAM = 3
 
 
-class RepetitionFilter:
+class RepetitionFilter(Filter):
     name = "repetition"
-    batched = False
+    reads = ("max_duplicate_line_share", "max_top_ngram_share", "repetition_min_chars")
+
+    @classmethod
+    def build(cls, ctx: FilterContext) -> RepetitionFilter:
+        cfg = ctx.cfg
+        return cls(cfg.max_duplicate_line_share, cfg.max_top_ngram_share, cfg.repetition_min_chars)
 
     def __init__(self, max_dup_line_share: float, max_top_ngram_share: float, min_chars: int):
         self.max_dup_line_share, self.max_top_ngram_share, self.min_chars = max_dup_line_share, max_top_ngram_share, min_chars

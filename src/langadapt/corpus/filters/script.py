@@ -13,14 +13,21 @@ from __future__ import annotations
 import re
 
 from langadapt import languages
+from langadapt.corpus.filters.base import Filter, FilterContext
 
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
-class ScriptFilter:
+class ScriptFilter(Filter):
     name = "script"
-    batched = False
+    reads = ("min_script_share", "preset.script", "preset.min_script_share")
+
+    @classmethod
+    def build(cls, ctx: FilterContext) -> ScriptFilter | None:
+        """None when the preset names no script (generic) or the share is 0: there is nothing to check."""
+        share = ctx.cfg.min_script_share if ctx.cfg.min_script_share is not None else ctx.preset.min_script_share
+        return cls(ctx.preset.script, share) if ctx.preset.script and share else None
 
     def __init__(self, script: str, min_share: float):
         self.script, self.min_share = script, min_share

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from langadapt.corpus.filters.base import Filter, FilterContext
 from langadapt.corpus.normalize.cjk import HAN_RE
 
 
@@ -23,9 +24,14 @@ def _diff_positions(a: str, b: str) -> np.ndarray:
     return np.flatnonzero(x != y)
 
 
-class SimplifiedFilter:
+class SimplifiedFilter(Filter):
     name = "simplified"
-    batched = False
+    reads = ("max_simplified_share", "preset.max_simplified_share")
+
+    @classmethod
+    def build(cls, ctx: FilterContext) -> SimplifiedFilter:
+        share = ctx.cfg.max_simplified_share if ctx.cfg.max_simplified_share is not None else ctx.preset.max_simplified_share
+        return cls(share if share is not None else 0.5)
 
     def __init__(self, max_share: float):
         import opencc

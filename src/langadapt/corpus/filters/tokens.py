@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from langadapt.corpus.filters.base import Filter, FilterContext
 
 _SPLIT_ONLY = {"Split", "Digits", "Punctuation"}  # pre-tokenizers that only cut the text, never add to it
 
@@ -32,9 +33,15 @@ def bytes_bound_tokens(tok: Any) -> bool:
             and all(p.get("type") in _SPLIT_ONLY for p in parts if p.get("type") != "ByteLevel"))
 
 
-class TokenFilter:
+class TokenFilter(Filter):
     name = "tokens"
+    reads = ("max_tokens", "count_tokens", "tokenizer")
     batched = True
+
+    @classmethod
+    def build(cls, ctx: FilterContext) -> TokenFilter | None:
+        """None when the run has no tokenizer (`max_tokens: null` and no token counts wanted)."""
+        return cls(ctx.tokenizer, ctx.cfg.max_tokens, ctx.cfg.count_tokens) if ctx.tokenizer is not None else None
 
     def __init__(self, tokenizer: Callable[[], Any], max_tokens: int | None, count_all: bool = True):
         self._load, self.max_tokens, self.count_all = tokenizer, max_tokens, count_all

@@ -1,83 +1,58 @@
-"""Normalisers: small `str -> str` steps, each switchable and ordered by config.
+"""Clean normalisers: small `str -> str` steps, one registered `Normalizer` object each, ordered by config.
 
-Use: `build_normalizers(["nfc", "width", "cjk_punct", "cjk_spacing"], clean_config)` returns
-`[(name, function), ...]`; a preset (see `langadapt.corpus.presets`) picks the list per language.
+    from langadapt.corpus import normalize
+    normalize.names()                           # ['nfc', 'controls', 'width', 'opencc', ...]
+    normalize.build(["nfc", "width", "cjk_punct"], clean_config)   # [(name, function), ...]
+    normalize.register(Normalizer("upper", str.upper))             # an extension (see `base.py`)
+
+A normaliser is one object in one module (its function beside it), so adding one is that object plus
+`register`. A preset (`langadapt.languages`) picks the list per language; the clean config checks
+`clean.normalizers` against `names()` when a recipe is read. Registration order is the order the
+recipe reference lists them in.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from langadapt.config.clean import CleanConfig
+from langadapt.corpus.normalize.base import Normalizer, Step
+from langadapt.corpus.normalize.convert import OPENCC
+from langadapt.corpus.normalize.punctuation import CJK_PUNCTUATION
+from langadapt.corpus.normalize.spacing import CJK_SPACING, UNIT_SPACING
+from langadapt.corpus.normalize.unicode import CONTROLS, NFC
+from langadapt.corpus.normalize.whitespace import WHITESPACE
+from langadapt.corpus.normalize.width import WIDTH
 from langadapt.errors import UserError
 
-Normalizer = Callable[[str], str]
+if TYPE_CHECKING:
+    from langadapt.config.clean import CleanConfig
+
+_REGISTRY: dict[str, Normalizer] = {}
 
 
-def _nfc(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.unicode import nfc
-
-    return nfc
-
-
-def _controls(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.unicode import strip_controls
-
-    return strip_controls
+def register(normalizer: Normalizer) -> Normalizer:
+    if normalizer.name in _REGISTRY:
+        raise ValueError(f"normaliser {normalizer.name!r} is already registered")
+    _REGISTRY[normalizer.name] = normalizer
+    return normalizer
 
 
-def _width(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.width import halfwidth_alnum
-
-    return halfwidth_alnum
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
 
 
-def _cjk_punct(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.punctuation import cjk_punctuation
-
-    return cjk_punctuation
+def names() -> list[str]:
+    return list(_REGISTRY)
 
 
-def _cjk_spacing(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.spacing import cjk_latin_spacing
-
-    return cjk_latin_spacing
-
-
-def _unit_spacing(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.spacing import number_unit_spacing
-
-    return number_unit_spacing
-
-
-def _whitespace(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.whitespace import clean_whitespace
-
-    return clean_whitespace
-
-
-def _opencc(cfg: CleanConfig) -> Normalizer:
-    from langadapt.corpus.normalize.convert import opencc_converter
-
-    if not cfg.opencc:
-        raise UserError("normaliser `opencc` needs clean.opencc set to a conversion, e.g. s2twp")
-    return opencc_converter(cfg.opencc)
-
-
-NORMALIZERS: dict[str, Callable[[CleanConfig], Normalizer]] = {
-    "nfc": _nfc,
-    "controls": _controls,
-    "width": _width,
-    "opencc": _opencc,
-    "cjk_punct": _cjk_punct,
-    "cjk_spacing": _cjk_spacing,
-    "unit_spacing": _unit_spacing,
-    "whitespace": _whitespace,
-}
-
-
-def build_normalizers(names: list[str], cfg: CleanConfig) -> list[tuple[str, Normalizer]]:
-    unknown = [n for n in names if n not in NORMALIZERS]
+def build(names_: list[str], cfg: CleanConfig) -> list[tuple[str, Step]]:
+    unknown = [n for n in names_ if n not in _REGISTRY]
     if unknown:
-        raise UserError(f"unknown normaliser(s) {unknown}; known: {', '.join(NORMALIZERS)}")
-    return [(name, NORMALIZERS[name](cfg)) for name in names]
+        raise UserError(f"unknown normaliser(s) {unknown}; known: {', '.join(_REGISTRY)}")
+    return [(name, _REGISTRY[name].build(cfg)) for name in names_]
+
+
+for _builtin in (NFC, CONTROLS, WIDTH, OPENCC, CJK_PUNCTUATION, CJK_SPACING, UNIT_SPACING, WHITESPACE):
+    register(_builtin)
+
+__all__ = ["Normalizer", "Step", "build", "names", "register", "unregister"]

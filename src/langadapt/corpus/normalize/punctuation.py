@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from langadapt.corpus.normalize.base import Normalizer
 from langadapt.corpus.normalize.cjk import CJK, CJK_PUNCT
 
 _FULL = {",": "\uff0c", ".": "\u3002", ";": "\uff1b", ":": "\uff1a", "!": "\uff01", "?": "\uff1f"}
@@ -36,3 +37,6 @@ def cjk_punctuation(text: str) -> str:
     text = _BETWEEN.sub(_full, text)
     text = _LINE_END.sub(_full, text)
     return _PARENS.sub(_parens, text)
+
+
+CJK_PUNCTUATION = Normalizer("cjk_punct", cjk_punctuation)

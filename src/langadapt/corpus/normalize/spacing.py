@@ -11,6 +11,7 @@ import re
 
 import pangu
 
+from langadapt.corpus.normalize.base import Normalizer
 from langadapt.corpus.normalize.cjk import CJK, HAN
 
 _UNITS = sorted([
@@ -40,3 +41,7 @@ def cjk_latin_spacing(text: str) -> str:
 
 def number_unit_spacing(text: str) -> str:
     return _UNIT_RE.sub(r"\1 \2", text)
+
+
+CJK_SPACING = Normalizer("cjk_spacing", cjk_latin_spacing)
+UNIT_SPACING = Normalizer("unit_spacing", number_unit_spacing)

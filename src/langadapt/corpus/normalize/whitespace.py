@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from langadapt.corpus.normalize.base import Normalizer
+
 _BREAKS = re.compile("\r\n?|[\u2028\u2029\x85]")
 _SPACES = re.compile("[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f]+")
 _TRAILING = re.compile(" +(?=\n)")
@@ -25,3 +27,6 @@ def clean_whitespace(text: str) -> str:
     text = _TRAILING.sub("", text)
     text = _BLANKS.sub("\n\n", text)
     return text.strip()
+
+
+WHITESPACE = Normalizer("whitespace", clean_whitespace)
