@@ -119,7 +119,8 @@ def bench_zh(args) -> None:
 
 def bench_bpc(ext, tok, base_tok, heldout: list[str], max_chars: int, train: list[str]) -> None:
     from langadapt.models import load_model
-    from langadapt.tokenizer.embeddings import INIT_METHODS, extend_embeddings
+    from langadapt.tokenizer import inits
+    from langadapt.tokenizer.embeddings import extend_embeddings
     from langadapt.tokenizer.report import bits_per_char
 
     texts, size = [], 0
@@ -136,7 +137,7 @@ def bench_bpc(ext, tok, base_tok, heldout: list[str], max_chars: int, train: lis
     sample = train[:: max(1, len(train) // 3000)]
     random.Random(0).shuffle(sample)
     calibration = {"ext_tokenizer": ext.extended.full(), "texts": sample, "sep_id": base_tok.eos_token_id}
-    for init in INIT_METHODS:
+    for init in inits.names():
         model = load_model("smollm2-135m-instruct", dtype="fp32")
         extend_embeddings(model, ext.base, ext.pieces, ext.first_id, init=init, token_counts=ext.learned.base_token_counts,
                           calibration=calibration)

@@ -10,7 +10,8 @@ import torch
 
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.errors import UserError
-from langadapt.tokenizer.embeddings import _sparsemax, decompositions, extend_embeddings
+from langadapt.tokenizer.embeddings import decompositions, extend_embeddings
+from langadapt.tokenizer.inits.focus import sparsemax
 from langadapt.tokenizer.extend import extend_tokenizer
 from langadapt.tokenizer.texts import iter_texts
 
@@ -100,7 +101,7 @@ def test_freq_weighted_leans_towards_rare_subtokens(tiny_model_dir, extension):
 
 
 def test_focus_init_is_a_sparse_convex_mix(tiny_model_dir, extension):
-    weights = _sparsemax(torch.tensor([3.0, 1.0, 0.2, -2.0]))
+    weights = sparsemax(torch.tensor([3.0, 1.0, 0.2, -2.0]))
     assert torch.isclose(weights.sum(), torch.tensor(1.0)) and (weights >= 0).all() and (weights == 0).any()
     model = _tiny(tiny_model_dir)
     old = model.get_input_embeddings().weight.detach().clone()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from langadapt.choices import OneOf
 from langadapt.config.base import Section
+from langadapt.tokenizer import inits
 
 
 class TokenizerConfig(Section):
@@ -19,7 +21,7 @@ class TokenizerConfig(Section):
     target_tokens_per_char: float | None = Field(None, gt=0, description="Use the fewest learned pieces that bring a sample of the training text to this many tokens per character.")
     min_frequency: int = Field(2, ge=1, description="A new merge must occur at least this often in the corpus.")
     max_corpus_chars: int = Field(50_000_000, ge=1, description="Read at most this many characters of cleaned corpus to learn from.")
-    init: Literal["mean", "fitted", "random", "freq-weighted", "focus", "calibrated"] = Field("mean", description="New embedding rows: mean of the sub-token embeddings (default), `fitted` (the mean, then the input rows distilled so the hidden states after a new piece match the base model's after its spelling; then the untied output rows fitted by a softmax objective so each piece gets the probability the base model gives its spelling), random, frequency-weighted, FOCUS-style, or `calibrated` (the mean, then each row's output side ridge-fitted to the base model's probability of the piece's spelling).")
+    init: Annotated[str, OneOf(inits.names)] = Field("mean", description="New embedding rows: mean of the sub-token embeddings (default), `fitted` (the mean, then the input rows distilled so the hidden states after a new piece match the base model's after its spelling; then the untied output rows fitted by a softmax objective so each piece gets the probability the base model gives its spelling), random, frequency-weighted, FOCUS-style, or `calibrated` (the mean, then each row's output side ridge-fitted to the base model's probability of the piece's spelling).")
     calibration_chars: int = Field(60_000, ge=1, description="Inits `fitted` and `calibrated`: characters of training text (sampled across the corpus) the rows are fitted on.")
     fit_distill_epochs: int = Field(1, ge=0, description="Init `fitted`: passes of token distillation over the fitting text for the new input rows (0 = keep the mean).")
     fit_output_steps: int = Field(60, ge=0, description="Init `fitted`: L-BFGS iterations of the softmax fit of the new output rows on the fitting text (0 = keep the mean).")

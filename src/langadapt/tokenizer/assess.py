@@ -17,7 +17,8 @@ from typing import Any
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.models import load_model, load_tokenizer
 from langadapt.models.extension import read_extension
-from langadapt.tokenizer.embeddings import INIT_METHODS, extend_embeddings
+from langadapt.tokenizer import inits
+from langadapt.tokenizer.embeddings import extend_embeddings
 from langadapt.tokenizer.extend import calibration_inputs
 from langadapt.tokenizer.report import bits_per_char, compare, write_report
 
@@ -58,7 +59,7 @@ def assess_extension(base_model: str, extended_dir: str | os.PathLike, heldout: 
         bpc[f"extended ({info['init']} init)"] = _bpc_of(extended, ext_tok, heldout, cfg.report_chars)
         del extended
         if cfg.compare_inits and extension is not None:
-            for init in INIT_METHODS:
+            for init in inits.names():
                 if init == info["init"]:
                     continue
                 model = load_model(base_model, dtype="fp32")

@@ -146,7 +146,7 @@ def calibrate_rows(model: Any, decomp: list[list[int]], first_id: int, ext_token
                    max_chars: int = 60_000, ridge: float = DEFAULT_RIDGE, sep_id: int = 0, progress: bool = True) -> dict:
     """Refit the output side of rows [first_id, first_id + len(decomp)) in place; returns fit statistics.
 
-    The keyword arguments after `first_id` are what `extend_embeddings(calibration=...)` passes on."""
+    The keyword arguments after `first_id` are what init `calibrated` passes on (`extend_embeddings(calibration=...)`)."""
     import torch
 
     targets = collect_targets(model, ext_tokenizer, decomp, first_id, texts, max_chars=max_chars, sep_id=sep_id,

@@ -23,6 +23,7 @@ from langadapt.memguard import check_model_fits
 from langadapt.models import load_model, load_tokenizer, resolve_model
 from langadapt.models.extension import EXTENSION_FILE
 from langadapt.models.gguf import save_plain
+from langadapt.tokenizer import inits
 from langadapt.tokenizer.embeddings import extend_embeddings
 from langadapt.tokenizer.extend_hf import apply_pieces, extend_tokenizer_json, save_tokenizer
 from langadapt.tokenizer.extend_spm import extend_spm_file
@@ -83,7 +84,8 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
     sample: list[str] = []
     sample_chars = 0
     reservoir: list[str] = []
-    reservoir_size = max(200, cfg.calibration_chars // 20) if cfg.init in ("calibrated", "fitted") or cfg.compare_inits or cfg.new_tokens == "auto" else 0
+    sampled = inits.get(cfg.init).needs_text or cfg.compare_inits or cfg.new_tokens == "auto"
+    reservoir_size = max(200, cfg.calibration_chars // 20) if sampled else 0
     rng = random.Random(0)
 
     def keep_sample(stream: Iterable[str]) -> Iterable[str]:
@@ -126,17 +128,14 @@ def extend_tokenizer(base_tokenizer: Any, texts: Iterable[str], cfg: TokenizerCo
 
 
 def calibration_inputs(ext: TokenizerExtension, cfg: TokenizerConfig, base_tokenizer: Any, init: str | None = None) -> dict | None:
-    """What inits `fitted` and `calibrated` need: the extended tokenizer, training text and the fit settings."""
-    init = init or cfg.init
+    """What an init that needs training text fits on: the extended tokenizer, the sampled training
+    text and its own settings from the recipe (None for an init that fits nothing)."""
+    method = inits.get(init or cfg.init)
+    if not method.needs_text:
+        return None
     sep = base_tokenizer.eos_token_id if base_tokenizer.eos_token_id is not None else 0
-    common = {"ext_tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
-              "sep_id": sep}
-    if init == "calibrated":
-        return {**common, "ridge": cfg.calibration_ridge}
-    if init == "fitted":
-        return {**common, "distill_epochs": cfg.fit_distill_epochs, "output_steps": cfg.fit_output_steps,
-                "output_prior": cfg.fit_output_prior}
-    return None
+    return {"ext_tokenizer": ext.extended.full(), "texts": ext.calibration_texts, "max_chars": cfg.calibration_chars,
+            "sep_id": sep, **method.fit_settings(cfg)}
 
 
 def extension_info(base_model: str, ext: TokenizerExtension, emb: dict, cfg: TokenizerConfig) -> dict:

@@ -239,7 +239,7 @@ def fit_new_rows(model: Any, decomp: Sequence[Sequence[int]], first_id: int, ext
                  output_prior: float = 100.0, progress: bool = True) -> dict:
     """Untie if needed, distil the new input rows, then fit the new output rows; returns fit statistics.
 
-    The keyword arguments after `first_id` are what `extend_embeddings(fit=...)` passes on."""
+    The keyword arguments after `first_id` are what init `fitted` passes on (`extend_embeddings(calibration=...)`)."""
     started = time.perf_counter()
     end_id = first_id + len(decomp)
     untied = untie(model)
