@@ -2,13 +2,16 @@
 
     .venv/bin/python bench/bench_init_extension.py                          # 2000 pieces: mean, fitted
     .venv/bin/python bench/bench_init_extension.py --pieces 500,1000,2000 --inits mean
-    .venv/bin/python bench/bench_init_extension.py --inits mean,fitted,fitted+output --fit-chars 12000
+    .venv/bin/python bench/bench_init_extension.py --inits mean,fitted,fitted+input-only,fitted+output-only
 
 New pieces are learned on three quarters of the Debian Reference zh-TW (split by a hash of each
 document); the other quarter is the held-out prose. Each init resizes the same SmolLM2-135M and is
 scored, before any training, on the first `--chars` held-out characters and on UDHR zh-Hant and
-English, beside the base model on the same text (the baseline, same run). `fitted+output` also runs
-the softmax fit of the output rows. Prints one table with the ratio to the base.
+English, beside the base model on the same text (the baseline, same run). `--inits` takes any
+registered init (langadapt.tokenizer.inits), with the recipe's fit settings for those that fit on
+training text; `fitted` is the recipe's init (distilled input rows, then the softmax fit of the
+untied output rows), and `fitted+input-only` / `fitted+output-only` keep the other side at the mean.
+Prints one table with the ratio to the base.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ import json
 import tempfile
 import time
 from pathlib import Path
+
+from langadapt.tokenizer import inits
+
+# Variants of a registered init that only this benchmark runs: the init, and overrides of its fit settings.
+VARIANTS = {"fitted+input-only": ("fitted", {"output_steps": 0}), "fitted+output-only": ("fitted", {"distill_epochs": 0})}
 
 
 def _limit(texts: list[str], chars: int) -> list[str]:
@@ -31,13 +39,31 @@ def _limit(texts: list[str], chars: int) -> list[str]:
     return out
 
 
-def main() -> None:
+def choices() -> list[str]:
+    """Every init `--inits` accepts: the registry's, read when the arguments are parsed, and the variants."""
+    return inits.names() + [v for v, (name, _) in VARIANTS.items() if name in inits.names()]
+
+
+def _init_list(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in choices()]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown init {', '.join(unknown) or '(none)'}; choose from {', '.join(choices())}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pieces", default="2000", help="Comma-separated numbers of new pieces.")
-    parser.add_argument("--inits", default="mean,fitted", help="Comma-separated: mean, fitted, fitted+output, calibrated, ...")
+    parser.add_argument("--inits", type=_init_list, default="mean,fitted",
+                        help=f"Comma-separated registered inits or variants: {', '.join(choices())}.")
     parser.add_argument("--chars", type=int, default=5000, help="Held-out prose characters scored (UDHR: 4000 / 3000).")
-    parser.add_argument("--fit-chars", type=int, default=12000, help="Training characters the fitted inits use.")
-    args = parser.parse_args()
+    parser.add_argument("--fit-chars", type=int, default=60000, help="Training characters the fitted inits use.")
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
 
     from langadapt.config.tokenizer import TokenizerConfig
     from langadapt.data.fetch import fetch
@@ -59,23 +85,22 @@ def main() -> None:
     def scores(model, tok) -> dict[str, float]:
         return {k: score_texts(model, tok, v, window=512, stride=256).bits_per_char for k, v in texts.items()}
 
+    recipe = TokenizerConfig()
     base_tok = load_tokenizer("smollm2-135m-instruct")
     base = scores(load_model("smollm2-135m-instruct", dtype="fp32"), base_tok)
     rows = []
     for n in [int(x) for x in args.pieces.split(",")]:
         ext = extend_tokenizer(base_tok, iter(train), TokenizerConfig(new_tokens=n), progress=False)
         tok = save_tokenizer(base_tok, ext.extended, Path(tempfile.mkdtemp()))
-        for init in args.inits.split(","):
+        for init in args.inits:
             started = time.perf_counter()
             model = load_model("smollm2-135m-instruct", dtype="fp32")
-            name = init.split("+")[0]
+            name, overrides = VARIANTS.get(init, (init, {}))
             fit = None
-            if name == "fitted":
+            if inits.get(name).needs_text:
+                # As the recipe runs it (its fit settings), on the benchmark's own training quarter.
                 fit = {"ext_tokenizer": ext.extended.full(), "texts": train, "max_chars": args.fit_chars,
-                       "sep_id": base_tok.eos_token_id, "output_steps": 150 if "+output" in init else 0}
-            elif name == "calibrated":
-                fit = {"ext_tokenizer": ext.extended.full(), "texts": train, "max_chars": args.fit_chars,
-                       "sep_id": base_tok.eos_token_id}
+                       "sep_id": base_tok.eos_token_id, **inits.get(name).fit_settings(recipe), **overrides}
             extend_embeddings(model, ext.base, ext.pieces, ext.first_id, init=name,
                               token_counts=ext.learned.base_token_counts, calibration=fit)
             got = scores(model, tok)
