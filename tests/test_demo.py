@@ -45,3 +45,38 @@ def test_quick_demo_runs_every_stage_and_reports(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     for stage in STAGES:
         assert f"✓ {stage} skipped" in again.stdout
+
+
+def test_summary_reads_the_typed_stage_metrics(tmp_path, capsys):
+    """The closing summary reads each stage's metrics through langadapt.results, so a manifest without a
+    metric its type requires is an error naming it, not a silently shorter summary."""
+    from langadapt.config.load import recipe_from_dict
+    from langadapt.pipeline.demo import print_summary
+    from langadapt.results import ManifestError
+    from langadapt.rundir import RunDir, StageRecord
+
+    recipe = recipe_from_dict({"name": "t", "base_model": "tiny-random-llama", "languages": ["zh-Hant"],
+                               "run_dir": str(tmp_path / "runs")})
+    rundir = RunDir(recipe.run_path())
+    tokenizer = {"method": "continued-bpe", "base_vocab_size": 100, "vocab_size": 160, "added_tokens": 60,
+                 "init": "mean", "tokens_per_char_before": {"zh-Hant": 1.5}, "tokens_per_char_after": {"zh-Hant": 0.75}}
+    evaluation = {"bpc": {"base": {"zh-Hant": 2.5}, "pretrain": {"zh-Hant": 2.25}},
+                  "tasks": {"doc-qa": {"base": {"rougeL": 10.0}, "pretrain": {"rougeL": 20.0}}},
+                  "heldout_bpc_by_source": {"base": {"news": 3.0}}, "heldout_sources": {"news": {"language": "zh-Hant"}}}
+    export = {"version": "1", "source_model": "sft", "source_reason": "lowest held-out bits per character"}
+    for stage, metrics, outputs in (("tokenizer", tokenizer, {}), ("eval", evaluation, {}),
+                                    ("export", export, {"export": str(tmp_path / "model")})):
+        rundir.stage_dir(stage).mkdir(parents=True)
+        rundir.write_manifest(StageRecord(stage, "f", {}, {}, outputs, metrics))
+    print_summary(recipe)
+    out = capsys.readouterr().out
+    assert "tokens per character (zh-Hant): 1.500 -> 0.750" in out
+    assert "held-out news (zh-Hant): base 3.000" in out
+    assert "UDHR zh-Hant: base 2.500, pretrain 2.250" in out
+    assert "doc-qa rougeL: base 10.0, pretrain 20.0" in out
+    assert "exported: sft (lowest held-out bits per character)" in out
+
+    del evaluation["tasks"]
+    rundir.write_manifest(StageRecord("eval", "f", {}, {}, {}, evaluation))
+    with pytest.raises(ManifestError, match="'tasks'"):
+        print_summary(recipe)

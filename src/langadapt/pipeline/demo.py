@@ -14,7 +14,9 @@ from langadapt.config.load import load_recipe
 from langadapt.config.recipe import Recipe
 from langadapt.pipeline.report import finish_report
 from langadapt.pipeline.run import console, run_recipe
+from langadapt.results import EvalMetrics, ExportMetrics, TokenizerMetrics
 from langadapt.rundir import RunDir
+from langadapt.stages import stage_metrics
 
 DEMO_RECIPE = "demo-zh-tw.yaml"
 
@@ -71,32 +73,34 @@ def run_baseline(recipe: Recipe) -> dict:
 
 def print_summary(recipe: Recipe) -> None:
     manifests = RunDir(recipe.run_path()).manifests()
-    tok = manifests.get("tokenizer", {}).get("metrics", {})
-    ev = manifests.get("eval", {}).get("metrics", {})
+    # Typed metrics (langadapt.results): a renamed metric fails here instead of silently dropping a line.
+    tok: TokenizerMetrics | None = stage_metrics(manifests, "tokenizer")
+    ev: EvalMetrics | None = stage_metrics(manifests, "eval")
+    exp: ExportMetrics | None = stage_metrics(manifests, "export")
     lang = recipe.languages[0]
     lines = []
-    before, after = (tok.get("tokens_per_char_before") or {}).get(lang), (tok.get("tokens_per_char_after") or {}).get(lang)
+    before = (tok.tokens_per_char_before or {}).get(lang) if tok else None
+    after = (tok.tokens_per_char_after or {}).get(lang) if tok else None
     if before and after:
         lines.append(f"tokens per character ({lang}): {before:.3f} -> {after:.3f}")
-    by_source = ev.get("heldout_bpc_by_source") or {}
-    for source, meta in (ev.get("heldout_sources") or {}).items():
-        row = ", ".join(f"{m} {v[source]:.3f}" for m, v in by_source.items() if v.get(source) is not None)
-        if row:
-            lines.append(f"bits per character, held-out {source} ({meta.get('language')}): {row}")
-    for udhr_lang in dict.fromkeys([lang, *recipe.eval.languages]):
-        table = ev.get("bpc") or {}
-        row = ", ".join(f"{m} {v.get(udhr_lang):.3f}" for m, v in table.items()
-                        if isinstance(v, dict) and v.get(udhr_lang) is not None)
-        if row:
-            lines.append(f"bits per character, UDHR {udhr_lang}: {row}")
-    for task, per_model in (ev.get("tasks") or {}).items():
-        for metric in sorted({k for v in per_model.values() for k in v}):
-            row = ", ".join(f"{m} {v[metric]:.1f}" for m, v in per_model.items() if v.get(metric) is not None)
-            lines.append(f"{task} {metric}: {row}")
+    if ev:
+        by_source = ev.heldout_bpc_by_source or {}
+        for source, meta in (ev.heldout_sources or {}).items():
+            row = ", ".join(f"{m} {v[source]:.3f}" for m, v in by_source.items() if v.get(source) is not None)
+            if row:
+                lines.append(f"bits per character, held-out {source} ({meta.get('language')}): {row}")
+        for udhr_lang in dict.fromkeys([lang, *(recipe.eval.languages or [])]):
+            row = ", ".join(f"{m} {v.get(udhr_lang):.3f}" for m, v in (ev.bpc or {}).items()
+                            if isinstance(v, dict) and v.get(udhr_lang) is not None)
+            if row:
+                lines.append(f"bits per character, UDHR {udhr_lang}: {row}")
+        for task, per_model in (ev.tasks or {}).items():
+            for metric in sorted({k for v in per_model.values() for k in v}):
+                row = ", ".join(f"{m} {v[metric]:.1f}" for m, v in per_model.items() if v.get(metric) is not None)
+                lines.append(f"{task} {metric}: {row}")
     export = manifests.get("export", {}).get("outputs", {}).get("export")
-    reason = manifests.get("export", {}).get("metrics", {}).get("source_reason")
-    if export and reason:
-        lines.append(f"exported: {manifests['export']['metrics'].get('source_model')} ({reason})")
+    if export and exp and exp.source_reason:
+        lines.append(f"exported: {exp.source_model} ({exp.source_reason})")
     if export:
         lines += ["", "talk to the result:", f"  langadapt chat {export}", f"  langadapt serve {export}"]
     console.print("\n".join(lines))
