@@ -114,7 +114,7 @@ def test_clause_lengths_and_form_match():
 
 
 def test_generation_scores_form_only_for_verse_tasks():
-    from langadapt.eval.runner import score_generation
+    from langadapt.eval.kinds.generation import score_generation
 
     items = [{"task_type": "next-line", "reference": "清越敲寒玉，參差疊碧雲。"},
              {"task_type": "next-line", "reference": "白鶴翠微裏，黃精幽澗濱。"},
@@ -128,7 +128,7 @@ def test_generation_scores_form_only_for_verse_tasks():
 
 def test_generation_scores_are_corpus_chrf_with_signature_in_the_report():
     from langadapt.eval.report import render_markdown
-    from langadapt.eval.runner import score_generation
+    from langadapt.eval.kinds.generation import score_generation
 
     items = [{"id": "1", "task_type": "qa", "reference": "abc"}, {"id": "2", "task_type": "qa", "reference": "人人"}]
     scores = score_generation(items, ["ab", "人人"])["scores"]

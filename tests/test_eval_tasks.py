@@ -115,7 +115,7 @@ def test_stop_strings_cut_answers():
 
 
 def test_score_generation_per_type_and_average():
-    from langadapt.eval.runner import score_generation
+    from langadapt.eval.kinds.generation import score_generation
 
     items = [{"reference": "人人生而自由", "task_type": "a"}, {"reference": "人人生而自由", "task_type": "a"},
              {"reference": "བོད་སྐད", "task_type": "b"}]
@@ -132,7 +132,7 @@ def test_answer_bits_score_the_reference_after_the_generation_prompt(tiny):
     from langadapt.eval.answers import answer_bits
     from langadapt.eval.generate import item_prompt, render_prompt
     from langadapt.eval.mc import continuation_nll
-    from langadapt.eval.runner import score_generation
+    from langadapt.eval.kinds.generation import score_generation
 
     model, tok = tiny
     items = [{"instruction": "請寫出這首詩的下一句。", "input": "靜夜思\n李白\n床前明月光，", "reference": "疑是地上霜。",

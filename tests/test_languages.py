@@ -18,7 +18,8 @@ from langadapt.corpus.filters.script import ScriptFilter
 from langadapt.corpus.stage import clean_files
 from langadapt.errors import UserError
 from langadapt.eval.rouge import rouge_l_scores
-from langadapt.eval.runner import evaluate_model, score_generation
+from langadapt.eval.kinds.generation import score_generation
+from langadapt.eval.runner import evaluate_model
 from langadapt.eval.tasks import TaskOptions, load_task
 from langadapt.eval.units import units
 from langadapt.export.card import CardInputs, render

@@ -11,23 +11,25 @@ code (langadapt.eval.stage), so a hand-run evaluation scores exactly as `langada
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
 from langadapt.config.evaluation import EvalConfig
 from langadapt.errors import UserError
+from langadapt.eval import tasks as eval_tasks
 from langadapt.rundir import RunDir
 from langadapt.stages import StageContext
 from langadapt.stages import stage as stage_spec
 
+# The task list is the registry's (langadapt.eval.tasks), so the help names exactly what --tasks accepts.
 DESCRIPTION = """\
 Evaluate models on the same texts and tasks and print them side by side.
 
 Bits per character (and per UTF-8 byte) is the language-modelling score that stays comparable
 when the tokenizer changes; per-token perplexity is shown beside it but is not comparable
-across tokenizers. Built-in tasks: udhr-bpc, udhr-translate, heldout-bpc, poem-next-line,
-poem-author-mc; or pass task files (.jsonl/.yaml).
-"""
+across tokenizers.
+""" + textwrap.fill(f"Tasks: {', '.join(eval_tasks.names())}; or pass task files (.jsonl/.yaml).", 96) + "\n"
 
 
 def _split(values: list[str] | None) -> list[str]:

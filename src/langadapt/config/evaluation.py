@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from langadapt import languages
+from langadapt.choices import closest
 from langadapt.config.base import Section
 from langadapt.config.generation import GenerationConfig
+from langadapt.eval import tasks as eval_tasks
+
+TASK_FILE_SUFFIXES = (".jsonl", ".yaml", ".yml")
 
 
 class JudgeSettings(Section):
@@ -26,7 +31,7 @@ def _eval_generation() -> GenerationConfig:
 
 class EvalConfig(Section):
     enabled: bool = Field(True, description="Run this stage.")
-    tasks: list[str] = Field(default_factory=lambda: ["udhr-bpc"], description="Built-in task names (udhr-bpc, udhr-translate, heldout-bpc, poem-next-line, poem-author-mc, zh-tw-doc-qa) or task files (YAML/JSONL); lm-evaluation-harness task names with backend lm-eval.")
+    tasks: list[str] = Field(default_factory=lambda: ["udhr-bpc"], description=f"Registered task names ({', '.join(eval_tasks.names())}, and those a registered task kind brings) or task files (YAML/JSONL); lm-evaluation-harness task names with backend lm-eval.")
     languages: list[str] | None = Field(None, description=f"Languages for bits per character and translation (default: the recipe's languages plus its base language; on the command line: {', '.join(languages.udhr_defaults())}).")
     compare: list[str] = Field(default_factory=lambda: ["base", "tokenizer", "pretrain", "sft"], description="Models to score side by side: the base and the output of each listed stage that ran.")
     backend: Literal["native", "lm-eval"] = Field("native", description="`native` runs langadapt's tasks; `lm-eval` hands the tasks to lm-evaluation-harness.")
@@ -42,3 +47,18 @@ class EvalConfig(Section):
     chat: bool | None = Field(None, description="Wrap generation prompts in the tokenizer's chat template (default: when the tokenizer has one).")
     generation: GenerationConfig = Field(default_factory=_eval_generation, description="Decoding for generation tasks; greedy (temperature 0) by default so scores are reproducible.")
     judge: JudgeSettings = Field(default_factory=JudgeSettings, description="LLM-judge endpoint for pairwise comparison.")
+
+    @model_validator(mode="after")
+    def _known_tasks(self) -> EvalConfig:
+        """Native tasks are registered names (read when checked, so a task kind registered later counts) or files."""
+        if self.backend != "native":
+            return self
+        names = eval_tasks.names()
+        for task in self.tasks:
+            if task not in names and not task.endswith(TASK_FILE_SUFFIXES):
+                close = closest(task, names)
+                raise PydanticCustomError(
+                    "unknown_task", "tasks: unknown task {task}: not a registered task ({names}) nor a task file ({suffixes}){hint}",
+                    {"task": repr(task), "names": ", ".join(names), "suffixes": ", ".join(TASK_FILE_SUFFIXES),
+                     "hint": f", did you mean {close}?" if close else ""})
+        return self

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from langadapt.config.evaluation import EvalConfig
+from langadapt.eval import kinds
 from langadapt.eval.tasks import Task, TaskOptions, load_task
-
-NOT_COMPARABLE = "not comparable across tokenizers"
 
 
 def _log(message: str) -> None:
@@ -39,99 +38,13 @@ def _device() -> str | None:
     return "cuda" if torch.cuda.is_available() else None
 
 
-def run_bpc(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig, progress: bool = False) -> dict[str, Any]:
-    from langadapt.eval.bpc import score_texts
-
-    scores = {}
-    for lang, texts in task.texts.items():
-        started = time.perf_counter()
-        r = score_texts(model, tokenizer, texts, window=cfg.window, stride=cfg.stride, batch_size=cfg.batch_size,
-                        progress=progress, desc=f"{task.name} {lang}")
-        scores[lang] = {**r.to_dict(), "seconds": round(time.perf_counter() - started, 3)}
-    return scores
-
-
-GENERATION_METRICS = ("rouge_l", "chrf", "chrf_pp", "form", "answer_bpc")
-
-
-def score_generation(items: Sequence[dict[str, Any]], predictions: Sequence[str],
-                     answer_bits: Sequence[tuple[float, int] | None] | None = None) -> dict[str, Any]:
-    """ROUGE-L and chrF per task type, and their average over task types (each type counts once);
-    verse tasks also score form match (eval.form); with `answer_bits` ((bits, characters) of each
-    reference given its prompt), `answer_bpc` per type too, pooled over characters."""
-    from langadapt.eval.chrf import chrf, corpus_chrf
-    from langadapt.eval.form import VERSE_TASK_TYPES, form_match
-    from langadapt.eval.generate import item_prompt
-    from langadapt.eval.rouge import rouge_l
-
-    by_type: dict[str, list[dict[str, float]]] = {}
-    examples = []
-    for item, pred in zip(items, predictions):
-        scores = {"rouge_l": rouge_l(pred, item["reference"]), "chrf": chrf(pred, item["reference"])}
-        if item["task_type"] in VERSE_TASK_TYPES:
-            scores["form"] = form_match(pred, item["reference"])
-        by_type.setdefault(item["task_type"], []).append(scores)
-        examples.append({**{k: item[k] for k in ("id", "task_type", "reference") if k in item},
-                         "prompt": item_prompt(item), "prediction": pred,
-                         **{k: round(v, 3) for k, v in scores.items()}})
-    per_type = {t: {**{k: sum(s[k] for s in v) / len(v) for k in v[0]}, "n": len(v)} for t, v in by_type.items()}
-    # chrF and chrF++ per type at corpus level (sacreBLEU), not the mean of the sentence scores above.
-    for t in per_type:
-        typed = [(pred, item["reference"]) for item, pred in zip(items, predictions) if item["task_type"] == t]
-        corpus = corpus_chrf([p for p, _ in typed], [r for _, r in typed])
-        per_type[t].update(chrf=corpus.chrf, chrf_pp=corpus.chrf_pp, chrf_signature=corpus.chrf_signature)
-    pooled: dict[str, list[float]] = {}
-    for item, bits in zip(items, answer_bits or []):
-        if bits is not None:
-            acc = pooled.setdefault(item["task_type"], [0.0, 0])
-            acc[0], acc[1] = acc[0] + bits[0], acc[1] + bits[1]
-    for t, (bits_sum, chars) in pooled.items():
-        per_type[t]["answer_bpc"] = bits_sum / max(1, chars)
-    if per_type:
-        average: dict[str, float] = {}
-        for key in GENERATION_METRICS:
-            present = [s[key] for s in per_type.values() if key in s]
-            if present:
-                average[key] = sum(present) / len(present)
-        per_type["average"] = {**average, "n": len(examples)}
-    return {"scores": per_type, "examples": examples}
-
-
-def run_generation(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig, progress: bool = False) -> dict[str, Any]:
-    from langadapt.eval.generate import generate_answers, item_prompt
-
-    prompts = [item_prompt(it) for it in task.items]
-    answers = generate_answers(model, tokenizer, prompts, cfg.generation, batch_size=cfg.batch_size, chat=cfg.chat,
-                               progress=progress)
-    bits = None
-    if cfg.answer_bpc:
-        from langadapt.eval.answers import answer_bits
-
-        bits = answer_bits(model, tokenizer, task.items, chat=cfg.chat, batch_size=cfg.batch_size, max_length=cfg.window)
-    return score_generation(task.items, answers, bits)
-
-
-def run_multiple_choice(model: Any, tokenizer: Any, task: Task, cfg: EvalConfig) -> dict[str, Any]:
-    from langadapt.eval.mc import score_multiple_choice
-
-    return score_multiple_choice(model, tokenizer, task.items, few_shot=cfg.few_shot, batch_size=cfg.batch_size,
-                                 max_length=cfg.window)
-
-
 def evaluate_model(model: Any, tokenizer: Any, tasks: Sequence[Task], cfg: EvalConfig,
                    progress: bool = False) -> dict[str, Any]:
-    """Every task on one loaded model: {task name: result}."""
+    """Every task on one loaded model, each scored by its kind: {task name: result}."""
     out: dict[str, Any] = {}
     for task in tasks:
         started = time.perf_counter()
-        if task.kind == "bpc":
-            out[task.name] = {"scores": run_bpc(model, tokenizer, task, cfg, progress)}
-        elif task.kind == "generation":
-            out[task.name] = run_generation(model, tokenizer, task, cfg, progress)
-        else:
-            result = run_multiple_choice(model, tokenizer, task, cfg)
-            out[task.name] = {"scores": {k: result[k] for k in ("accuracy", "accuracy_raw", "n")},
-                              "examples": result["predictions"]}
+        out[task.name] = kinds.get(task.kind).score(model, tokenizer, task, cfg, progress)
         out[task.name]["seconds"] = round(time.perf_counter() - started, 3)
     return out
 
@@ -171,8 +84,7 @@ def collect(models: dict[str, str], tasks: Sequence[Task], per_model: dict[str, 
     out: dict[str, Any] = {"models": dict(models), "config": cfg.model_dump(mode="json"), "tasks": {}}
     for task in tasks:
         entry: dict[str, Any] = {"kind": task.kind, "source": task.source, "scores": {}, "examples": {}, "seconds": {}}
-        if task.kind == "bpc":
-            entry["token_perplexity_note"] = NOT_COMPARABLE
+        entry.update(kinds.get(task.kind).entry_notes(task))
         if task.groups:
             entry["groups"] = dict(task.groups)
         for label, results in per_model.items():
@@ -206,18 +118,14 @@ def summary_metrics(results: dict[str, Any]) -> dict[str, Any]:
     by_task: dict[str, dict[str, dict[str, float]]] = {}
     bpb_by_task: dict[str, dict[str, dict[str, float]]] = {}
     for name, entry in results["tasks"].items():
+        kind = kinds.find(entry["kind"])
         for label, scores in entry["scores"].items():
-            if entry["kind"] == "bpc":
-                for lang, s in scores.items():
-                    by_task.setdefault(name, {}).setdefault(label, {})[lang] = round(s["bits_per_char"], 4)
-                    bpb_by_task.setdefault(name, {}).setdefault(label, {})[lang] = round(s["bits_per_byte"], 4)
-            elif entry["kind"] == "generation":
-                avg = scores.get("average", {})
-                tasks.setdefault(name, {})[label] = {k: round(avg[k], 3) for k in GENERATION_METRICS if k in avg}
-            elif entry["kind"] == "multiple_choice":
-                tasks.setdefault(name, {})[label] = {k: round(scores[k], 3) for k in ("accuracy", "accuracy_raw")}
+            if kind is not None and kind.bits_per_char:
+                # bits-per-character kinds feed the cross-task bpc tables below, not `tasks`.
+                by_task.setdefault(name, {})[label] = kind.headline(scores)
+                bpb_by_task.setdefault(name, {})[label] = {lang: round(s["bits_per_byte"], 4) for lang, s in scores.items()}
             else:
-                tasks.setdefault(name, {})[label] = dict(scores)
+                tasks.setdefault(name, {})[label] = kind.headline(scores) if kind is not None else dict(scores)
     # Per-source tasks (heldout-bpc) also get a per-language table: the mean over that language's
     # sources, each source counting once, so a large source does not stand for the others.
     by_language = {name: (language_means(by_task[name], groups), language_means(bpb_by_task[name], groups))

@@ -4,13 +4,17 @@
     task = load_task("udhr-bpc", TaskOptions(languages=["en", "zh-Hant", "bo"]))
     task = load_task("my-tasks.jsonl", TaskOptions())
 
-Three kinds of task:
+A task is data: texts or records and the name of its kind. How a kind is scored and reported is
+the kind's own (`langadapt.eval.kinds`); the shipped kinds read these records:
 - `bpc`: texts per language, scored in bits per character.
 - `generation`: records {instruction, input, reference, task_type[, language]}; ROUGE-L and chrF.
 - `multiple_choice`: records {question, choices, answer} (answer: index, letter or the choice's
   text); the `{question, A, B, C, D, answer: "B"}` layout of common exam benchmarks works as is.
 A task file's kind is read from its records' fields; a YAML file may also be a mapping
 `{name, kind, task_type, items: [...]}`.
+
+Named tasks are a registry (`names()`, `register_task`): the built-ins below, and the tasks a kind
+registered with `kinds.register` brings. The eval config accepts these names and task files.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 from langadapt import languages
 from langadapt.errors import UserError
 
-Kind = Literal["bpc", "generation", "multiple_choice"]
+# The name of a registered task kind (`langadapt.eval.kinds`): bpc, generation, multiple_choice, ...
+Kind = str
 
 
 @dataclass
@@ -240,15 +245,34 @@ def doc_qa(opts: TaskOptions) -> Task:
                 source="zh-tw-help + zh-tw-man (eval-side pages, split by page)")
 
 
-BUILTIN: dict[str, Callable[[TaskOptions], Task]] = {
-    "udhr-bpc": udhr_bpc,
-    "udhr-translate": udhr_translate,
-    "heldout-bpc": heldout_bpc,
-    "poem-next-line": _poem_task("poem-next-line", "generation", "next_line_task"),
-    "poem-next-line-mc": _poem_task("poem-next-line-mc", "multiple_choice", "next_line_choice_task"),
-    "poem-author-mc": _poem_task("poem-author-mc", "multiple_choice", "author_choice_task"),
-    "zh-tw-doc-qa": doc_qa,
-}
+_TASKS: dict[str, Callable[[TaskOptions], Task]] = {}
+
+
+def register_task(name: str, build: Callable[[TaskOptions], Task]) -> None:
+    if name in _TASKS:
+        raise ValueError(f"task {name!r} is already registered")
+    _TASKS[name] = build
+
+
+def unregister_task(name: str) -> None:
+    _TASKS.pop(name, None)
+
+
+def names() -> list[str]:
+    """Named tasks, in registration order: what `eval.tasks` accepts besides task files."""
+    return list(_TASKS)
+
+
+for _name, _build in (
+    ("udhr-bpc", udhr_bpc),
+    ("udhr-translate", udhr_translate),
+    ("heldout-bpc", heldout_bpc),
+    ("poem-next-line", _poem_task("poem-next-line", "generation", "next_line_task")),
+    ("poem-next-line-mc", _poem_task("poem-next-line-mc", "multiple_choice", "next_line_choice_task")),
+    ("poem-author-mc", _poem_task("poem-author-mc", "multiple_choice", "author_choice_task")),
+    ("zh-tw-doc-qa", doc_qa),
+):
+    register_task(_name, _build)
 
 
 def _answer_index(rec: dict[str, Any], choices: list[str]) -> int:
@@ -327,10 +351,10 @@ def load_task_file(path: Path, opts: TaskOptions) -> Task:
 
 
 def load_task(name: str, opts: TaskOptions) -> Task:
-    """A built-in task by name, or a task file by path."""
-    if name in BUILTIN:
-        return BUILTIN[name](opts)
+    """A registered task by name, or a task file by path."""
+    if name in _TASKS:
+        return _TASKS[name](opts)
     path = Path(name).expanduser()
     if path.is_file():
         return load_task_file(path, opts)
-    raise UserError(f"unknown task {name!r}: not a built-in ({', '.join(BUILTIN)}) and no such file")
+    raise UserError(f"unknown task {name!r}: not a built-in ({', '.join(_TASKS)}) and no such file")

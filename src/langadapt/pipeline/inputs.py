@@ -9,6 +9,7 @@ from pathlib import Path
 from langadapt.config.corpus import CorpusSpec
 from langadapt.config.recipe import Recipe
 from langadapt.errors import UserError
+from langadapt.eval import tasks as eval_tasks
 from langadapt.fingerprint import fingerprint_data
 
 
@@ -152,12 +153,8 @@ def eval_task_status(recipe: Recipe) -> list[InputStatus]:
         return found
     if recipe.eval.backend == "lm-eval":
         return [InputStatus("eval task", t, "lm-evaluation-harness task") for t in recipe.eval.tasks]
-    try:
-        from langadapt.eval.tasks import BUILTIN
-    except ImportError:  # the eval stage is optional at dry-run time
-        BUILTIN = {}
     for task in recipe.eval.tasks:
-        if task in BUILTIN:
+        if task in eval_tasks.names():
             found.append(InputStatus("eval task", task, "built-in"))
             continue
         p = Path(task).expanduser()
