@@ -19,30 +19,16 @@ from langadapt.corpus.filters.repetition import RepetitionFilter
 from langadapt.corpus.filters.script import ScriptFilter
 from langadapt.corpus.filters.simplified import SimplifiedFilter
 from langadapt.corpus.filters.tokens import TokenFilter
-from langadapt.errors import UserError
+from langadapt.registry import Registry
 
-_REGISTRY: dict[str, type[Filter]] = {}
-
-
-def register(cls: type[Filter]) -> type[Filter]:
-    if cls.name in _REGISTRY:
-        raise ValueError(f"filter {cls.name!r} is already registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+_REGISTRY: Registry[type[Filter]] = Registry("filter")
+register = _REGISTRY.register
+names = _REGISTRY.names
+get = _REGISTRY.get
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def names() -> list[str]:
-    return list(_REGISTRY)
-
-
-def get(name: str) -> type[Filter]:
-    if name not in _REGISTRY:
-        raise UserError(f"unknown filter {name!r}; known: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    _REGISTRY.unregister(name)
 
 
 def build(names_: list[str], ctx: FilterContext) -> list[Filter]:

@@ -23,33 +23,25 @@ from langadapt.corpus.normalize.unicode import CONTROLS, NFC
 from langadapt.corpus.normalize.whitespace import WHITESPACE
 from langadapt.corpus.normalize.width import WIDTH
 from langadapt.errors import UserError
+from langadapt.registry import Registry
 
 if TYPE_CHECKING:
     from langadapt.config.clean import CleanConfig
 
-_REGISTRY: dict[str, Normalizer] = {}
-
-
-def register(normalizer: Normalizer) -> Normalizer:
-    if normalizer.name in _REGISTRY:
-        raise ValueError(f"normaliser {normalizer.name!r} is already registered")
-    _REGISTRY[normalizer.name] = normalizer
-    return normalizer
+_REGISTRY: Registry[Normalizer] = Registry("normaliser")
+register = _REGISTRY.register
+names = _REGISTRY.names
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def names() -> list[str]:
-    return list(_REGISTRY)
+    _REGISTRY.unregister(name)
 
 
 def build(names_: list[str], cfg: CleanConfig) -> list[tuple[str, Step]]:
     unknown = [n for n in names_ if n not in _REGISTRY]
     if unknown:
-        raise UserError(f"unknown normaliser(s) {unknown}; known: {', '.join(_REGISTRY)}")
-    return [(name, _REGISTRY[name].build(cfg)) for name in names_]
+        raise UserError(f"unknown normaliser(s) {unknown}; known: {', '.join(names())}")
+    return [(name, _REGISTRY.get(name).build(cfg)) for name in names_]
 
 
 for _builtin in (NFC, CONTROLS, WIDTH, OPENCC, CJK_PUNCTUATION, CJK_SPACING, UNIT_SPACING, WHITESPACE):

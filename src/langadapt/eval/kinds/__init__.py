@@ -14,49 +14,37 @@ checks `eval.tasks` against when a recipe is read.
 
 from __future__ import annotations
 
-from langadapt.errors import UserError
 from langadapt.eval import tasks
 from langadapt.eval.kinds.base import TaskBuilder, TaskKind
 from langadapt.eval.kinds.bpc import BitsPerChar
 from langadapt.eval.kinds.choice import MultipleChoice
 from langadapt.eval.kinds.generation import Generation
 from langadapt.eval.kinds.harness import Harness
+from langadapt.registry import Registry
 
-_REGISTRY: dict[str, TaskKind] = {}
+_REGISTRY: Registry[TaskKind] = Registry("task kind")
+names = _REGISTRY.names
+find = _REGISTRY.find  # None for a kind no longer registered (a results.json written with it)
+get = _REGISTRY.get
 
 
 def register(kind: TaskKind) -> TaskKind:
+    """Register the kind and the task names it brings (all or none)."""
     if kind.name in _REGISTRY:
         raise ValueError(f"task kind {kind.name!r} is already registered")
     taken = [name for name in kind.tasks if name in tasks.names()]
     if taken:
         raise ValueError(f"task kind {kind.name!r}: task name(s) {taken} already registered")
-    _REGISTRY[kind.name] = kind
+    _REGISTRY.register(kind)
     for name, build in kind.tasks.items():
         tasks.register_task(name, build)
     return kind
 
 
 def unregister(name: str) -> None:
-    kind = _REGISTRY.pop(name, None)
+    kind = _REGISTRY.unregister(name)
     for task in (kind.tasks if kind else ()):
         tasks.unregister_task(task)
-
-
-def names() -> list[str]:
-    return list(_REGISTRY)
-
-
-def find(name: str) -> TaskKind | None:
-    """The kind of that name, or None (a results.json written with a kind no longer registered)."""
-    return _REGISTRY.get(name)
-
-
-def get(name: str) -> TaskKind:
-    kind = find(name)
-    if kind is None:
-        raise UserError(f"unknown task kind {name!r}; known: {', '.join(_REGISTRY)}")
-    return kind
 
 
 for _builtin in (BitsPerChar(), Generation(), MultipleChoice(), Harness()):

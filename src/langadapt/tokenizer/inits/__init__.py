@@ -18,7 +18,7 @@ all read `names()`, so an init registered later is accepted by each of them from
 
 from __future__ import annotations
 
-from langadapt.errors import UserError
+from langadapt.registry import Registry
 from langadapt.tokenizer.inits.base import InitMethod, NewPieces, spelling_means
 from langadapt.tokenizer.inits.calibrated import Calibrated
 from langadapt.tokenizer.inits.fitted import Fitted
@@ -27,29 +27,14 @@ from langadapt.tokenizer.inits.freq_weighted import FreqWeighted
 from langadapt.tokenizer.inits.mean import Mean
 from langadapt.tokenizer.inits.random_rows import Random
 
-_REGISTRY: dict[str, InitMethod] = {}
-
-
-def register(method: InitMethod) -> InitMethod:
-    if method.name in _REGISTRY:
-        raise ValueError(f"init method {method.name!r} is already registered")
-    _REGISTRY[method.name] = method
-    return method
+_REGISTRY: Registry[InitMethod] = Registry("init", listing="choose one of")
+register = _REGISTRY.register
+names = _REGISTRY.names
+get = _REGISTRY.get
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def names() -> list[str]:
-    return list(_REGISTRY)
-
-
-def get(name: str) -> InitMethod:
-    method = _REGISTRY.get(name)
-    if method is None:
-        raise UserError(f"unknown init {name!r}; choose one of {', '.join(_REGISTRY)}")
-    return method
+    _REGISTRY.unregister(name)
 
 
 # Registration order is the order the recipe reference, `--init` choices and `compare_inits` use.

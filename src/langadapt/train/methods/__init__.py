@@ -16,41 +16,22 @@ against `names()` when a recipe is read, so a method registered later is accepte
 
 from __future__ import annotations
 
-from langadapt.errors import UserError
+from langadapt.registry import Registry
 from langadapt.train.methods.base import MemoryEstimate, TrainingMethod
 from langadapt.train.methods.embeddings import Embeddings
 from langadapt.train.methods.full import Full
 from langadapt.train.methods.lora import Lora
 from langadapt.train.methods.qlora import QLora
 
-_REGISTRY: dict[str, TrainingMethod] = {}
-
-
-def register(method: TrainingMethod) -> TrainingMethod:
-    if method.name in _REGISTRY:
-        raise ValueError(f"training method {method.name!r} is already registered")
-    _REGISTRY[method.name] = method
-    return method
+_REGISTRY: Registry[TrainingMethod] = Registry("training method")
+register = _REGISTRY.register
+names = _REGISTRY.names
+find = _REGISTRY.find  # None for a name no longer registered (a manifest written with it)
+get = _REGISTRY.get
 
 
 def unregister(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def names() -> list[str]:
-    return list(_REGISTRY)
-
-
-def find(name: str | None) -> TrainingMethod | None:
-    """The method of that name, or None (a manifest written with a method no longer registered)."""
-    return _REGISTRY.get(name) if name else None
-
-
-def get(name: str) -> TrainingMethod:
-    method = find(name)
-    if method is None:
-        raise UserError(f"unknown training method {name!r}; known: {', '.join(_REGISTRY)}")
-    return method
+    _REGISTRY.unregister(name)
 
 
 def label(name: str | None) -> str:
