@@ -1,4 +1,15 @@
-"""`langadapt clean`: normalise, filter and deduplicate text files into a training corpus; `clean merge` joins shard runs."""
+"""`langadapt clean`: normalise, filter and deduplicate text files into a training corpus; `clean merge` joins shard runs.
+
+The flags become a recipe (the INPUTs as its `corpora`, `--language` its languages, the clean flags
+and key=value words its `clean` section, or `--recipe` with those on top) and a StageContext, and
+the clean stage's own `run` (langadapt.corpus.stage) cleans it: `langadapt clean` and the clean
+stage of `langadapt run` are one code path. `--shard i/N` and `--no-progress` travel in the context
+(`shard`, `progress`), so a shard is a clean stage run over every N-th record.
+
+`clean merge DIR...` is not a stage run: it reads no corpus and no recipe, only the outputs of the
+N `--shard` runs, and joins them (deduplicating across shards) into what one unsharded run writes.
+The pipeline never shards, so there is no stage for it to share; it stays langadapt.corpus.merge.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +20,14 @@ from pathlib import Path
 from langadapt.cli.common import add_config_flags, collect_config_flags
 from langadapt.config.clean import CleanConfig
 from langadapt.config.corpus import CorpusSpec
+from langadapt.config.load import apply_overrides, load_recipe, recipe_from_dict
+from langadapt.config.recipe import Recipe
+from langadapt.corpus.merge import merge
+from langadapt.corpus.stage import NO_BASE_MODEL, tokenizer_of
 from langadapt.errors import UserError
+from langadapt.rundir import RunDir
+from langadapt.stages import StageContext
+from langadapt.stages import stage as stage_spec
 
 DESCRIPTION = """\
 Clean a corpus: normalise, filter, deduplicate, with a rejects ledger that loses nothing.
@@ -73,29 +91,16 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return int(m.group(1)), int(m.group(2))
 
 
-def _run(args: argparse.Namespace) -> int:
-    from langadapt.config import load_recipe
-    from langadapt.config.load import apply_overrides, recipe_from_dict
-
-    items = list(args.items)
-    if items and items[0] == "merge":
-        from langadapt.corpus.merge import merge
-
-        dirs = [Path(d) for d in items[1:]]
-        if not dirs:
-            raise UserError("clean merge: give the shard output folders to merge")
-        stats = merge(dirs, Path(args.out), progress=not args.no_progress)
-        print(stats["invariant"])
-        print(f"merged {len(dirs)} shard outputs into {args.out}")
-        return 0 if stats["invariant_ok"] else 1
+def _recipe(args: argparse.Namespace, items: list[str]) -> Recipe:
+    """The recipe the flags describe: INPUTs as its corpora (else the --recipe's), its clean section with the flags on top."""
     overrides = [i for i in items if _OVERRIDE.match(i)] + collect_config_flags(args)
     inputs = [i for i in items if not _OVERRIDE.match(i)]
-    base = {"name": "clean", "base_model": "none", "languages": [args.language] if args.language else []}
-    recipe = load_recipe(args.recipe) if args.recipe else None
-    data = recipe.model_dump(mode="json", exclude_unset=False) if recipe else base
+    base = {"name": "clean", "base_model": NO_BASE_MODEL, "languages": [args.language] if args.language else []}
+    loaded = load_recipe(args.recipe) if args.recipe else None
+    data = loaded.model_dump(mode="json", exclude_unset=False) if loaded else base
     data = apply_overrides(data, overrides)
     try:
-        cfg = CleanConfig.model_validate(data.get("clean", {}))
+        CleanConfig.model_validate(data.get("clean", {}))
     except Exception as exc:
         recipe_from_dict(data, "clean options")  # raises the same error as one clear line per field
         raise UserError(str(exc)) from None
@@ -104,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         options["max_documents"] = int(options["max_documents"])
     if "template" in options:
         options["template"] = options["template"].replace("\\n", "\n")
-    language = args.language or (recipe.languages[0] if recipe and recipe.languages else None)
+    language = args.language or (loaded.languages[0] if loaded and loaded.languages else None)
     specs = []
     for i, item in enumerate(inputs):
         m = _NAMED.match(item)
@@ -113,29 +118,48 @@ def _run(args: argparse.Namespace) -> int:
             specs.append(CorpusSpec(name=name, path=path, language=language, **options))
         except Exception as exc:
             raise UserError(f"input {item!r}: {exc}") from None
-    if not specs and recipe is not None:
-        specs = list(recipe.corpora)
+    if not specs and loaded is not None:
+        specs = list(loaded.corpora)
     if not specs:
         raise UserError("no input: give INPUT files or a --recipe with corpora")
     names = [s.name for s in specs]
     for j, s in enumerate(specs):  # two inputs called the same (a/x.jsonl, b/x.jsonl) get numbered
         if names.count(s.name) > 1:
             specs[j] = s.model_copy(update={"name": f"{s.name}-{j}"})
-    tokenizer = cfg.tokenizer or (recipe.base_model if recipe else None)
-    if tokenizer is None and cfg.max_tokens:
-        print(f"note: no tokenizer given (--tokenizer or --recipe), so the {cfg.max_tokens}-token cutoff is off")
-    from langadapt.corpus.stage import clean_files
+    if args.language:  # the language of the inputs is the target (else the recipe's languages are)
+        data["languages"] = [args.language]
+    data["corpora"] = []
+    recipe = recipe_from_dict(data, "clean options")
+    recipe.corpora = specs
+    if loaded is not None and not inputs:
+        # The recipe's own corpora resolve against its folder; INPUTs given here, against the working directory.
+        recipe._source = loaded.source
+    return recipe
 
-    stats = clean_files(specs, cfg, args.out, base_dir=recipe.base_dir if recipe and not inputs else Path.cwd(),
-                        languages=[language] if language else [], tokenizer=tokenizer,
-                        shard=_parse_shard(args.shard), progress=not args.no_progress)
-    print(stats["invariant"])
-    top = ", ".join(f"{r} {n}" for r, n in sorted(stats["rejects_by_reason"].items(), key=lambda x: -x[1])[:6])
-    print(f"kept {stats['train_documents']:,} for training, {stats['heldout_documents']:,} held out; rejects: {top or 'none'}")
-    broken = stats["rejects_by_reason"].get("corrupt_file", 0)
+
+def _run(args: argparse.Namespace) -> int:
+    items = list(args.items)
+    if items and items[0] == "merge":
+        dirs = [Path(d) for d in items[1:]]
+        if not dirs:
+            raise UserError("clean merge: give the shard output folders to merge")
+        stats = merge(dirs, Path(args.out), progress=not args.no_progress)
+        print(stats["invariant"])
+        print(f"merged {len(dirs)} shard outputs into {args.out}")
+        return 0 if stats["invariant_ok"] else 1
+    recipe = _recipe(args, items)
+    if tokenizer_of(recipe) is None and recipe.clean.max_tokens:
+        print(f"note: no tokenizer given (--tokenizer or --recipe), so the {recipe.clean.max_tokens}-token cutoff is off")
+    ctx = StageContext(recipe, Path(args.out), RunDir(recipe.run_path()), shard=_parse_shard(args.shard),
+                       progress=not args.no_progress)
+    m = stage_spec("clean").run(ctx).metrics  # prints the invariant line
+    rejects = m.rejects_by_reason or {}
+    top = ", ".join(f"{r} {n}" for r, n in sorted(rejects.items(), key=lambda x: -x[1])[:6])
+    print(f"kept {m.train_documents:,} for training, {m.heldout_documents:,} held out; rejects: {top or 'none'}")
+    broken = rejects.get("corrupt_file", 0)
     if broken:  # accounted for in the ledger, but the user must hear that part of an input was unreadable
         print(f"warning: {broken} input file(s) could not be read to the end; see the corrupt_file entries in rejects.jsonl")
-    if stats["documents_in"] and not stats["documents_kept"]:
+    if m.documents_in and not m.documents_kept:
         print("warning: no record was kept; check --format, --text-field or the input itself against rejects.jsonl")
     print(f"wrote {args.out}/ (corpus/, heldout.jsonl, rejects.jsonl, stats.json, report.md)")
-    return 0 if stats["invariant_ok"] else 1
+    return 0 if m.invariant_ok else 1

@@ -17,6 +17,7 @@ import json
 import sys
 
 
+
 def _endpoint_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="Output folder: train.jsonl, rejects.jsonl, provenance.json, cache.jsonl.")
     p.add_argument("--base-url", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 "
@@ -70,6 +71,7 @@ def register(data_sub) -> None:
 
 
 def _quality(args: argparse.Namespace, with_ratio: bool):
+    # deferred: the LLM data modules pull asyncio and the HTTP client, ~50 ms on every `langadapt --help`
     from langadapt.data.quality import QualityCheck, script_for
 
     script = args.script or script_for(args.target_language)
@@ -80,7 +82,7 @@ def _quality(args: argparse.Namespace, with_ratio: bool):
 
 
 def _common(args: argparse.Namespace) -> dict:
-    from langadapt.data.llm_client import resolve_api_key
+    from langadapt.data.llm_client import resolve_api_key  # deferred: see _quality
 
     extra = {k: getattr(args, k) for k in ("max_tokens", "temperature") if getattr(args, k) is not None}
     key, source = resolve_api_key(args.base_url, args.api_key or None, args.api_key_env)
@@ -98,14 +100,14 @@ def _report(result: dict) -> int:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from langadapt.data.translate import translate_file
+    from langadapt.data.translate import translate_file  # deferred: see _quality
 
     return _report(translate_file(args.input, args.out, source_language=args.source_language,
                                   quality=_quality(args, True), output_format=args.output_format, **_common(args)))
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from langadapt.data.synth import synth_file
+    from langadapt.data.synth import synth_file  # deferred: see _quality
 
     return _report(synth_file(args.input, args.out, quality=_quality(args, False), text_field=args.text_field,
                               min_chars=args.min_chars, max_chars=args.max_chars,

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from langadapt.cli.common import add_config_flags, add_recipe_args
 from langadapt.config.export import ExportConfig
+from langadapt.config.load import apply_overrides, load_recipe
 from langadapt.errors import UserError
 from langadapt.export.build import ExportJob
 from langadapt.export.stage import CHANGELOG_STORE, chosen_stages, export, export_source, heldout_texts
@@ -66,8 +67,6 @@ def _config(args: argparse.Namespace, recipe) -> ExportConfig:
     if recipe is not None:
         base = recipe.export.model_dump()
     elif args.overrides:
-        from langadapt.config.load import apply_overrides
-
         for text in args.overrides:
             if not text.startswith("export."):
                 raise UserError(f"override {text!r}: without a recipe only export.* settings apply")
@@ -79,8 +78,6 @@ def _config(args: argparse.Namespace, recipe) -> ExportConfig:
 
 
 def _recipe(args: argparse.Namespace):
-    from langadapt.config.load import load_recipe
-
     if args.recipe:
         return load_recipe(args.recipe, args.overrides)
     if args.run_dir and (Path(args.run_dir) / "recipe.yaml").is_file():

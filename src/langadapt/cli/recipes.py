@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from langadapt.config.catalogue import copy_recipe, find_recipe, list_recipes
+
 
 def register(sub) -> None:
     p = sub.add_parser("recipes", help="List, show and copy the recipes shipped with langadapt.",
@@ -29,8 +31,6 @@ def register(sub) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from langadapt.config.catalogue import list_recipes
-
     entries = list_recipes()
     width = max(len(e.name) for e in entries)
     for e in entries:
@@ -41,15 +41,11 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from langadapt.config.catalogue import find_recipe
-
     print(find_recipe(args.name).read_text(encoding="utf-8"), end="")
     return 0
 
 
 def _cp(args: argparse.Namespace) -> int:
-    from langadapt.config.catalogue import copy_recipe
-
     target = copy_recipe(args.name, args.dest, force=args.force)
     print(f"copied {args.name} -> {target}\nrun it with: langadapt run {target} --dry-run")
     return 0

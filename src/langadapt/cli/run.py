@@ -32,21 +32,20 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # deferred: the pipeline pulls rich and the stage table's data code, ~60 ms on every `langadapt --help`
     from langadapt.config.load import load_recipe
+    from langadapt.pipeline.procs import is_main_env
+    from langadapt.pipeline.report import finish_report
     from langadapt.pipeline.run import run_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
-    from langadapt.pipeline.procs import is_main_env
-
     run_recipe(recipe, dry_run=args.dry_run, from_stage=args.from_stage, only=args.only)
     if not args.dry_run and is_main_env():  # under `accelerate launch` one process writes the report
-        from langadapt.pipeline.report import finish_report
-
         finish_report(recipe)
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from langadapt.pipeline.demo import run_demo
+    from langadapt.pipeline.demo import run_demo  # deferred: keeps `langadapt --help` fast (see _run)
 
     return run_demo(quick=args.quick, baseline=args.baseline, run_dir=args.run_dir, overrides=args.overrides)

@@ -7,7 +7,15 @@ import os
 
 from langadapt.cli.common import add_config_flags, collect_config_flags
 from langadapt.config.generation import GenerationConfig
-from langadapt.errors import UserError
+from langadapt.config.load import apply_overrides, load_recipe
+from langadapt.errors import UserError, require
+from langadapt.serve.chat import run_chat
+from langadapt.serve.guard import Limits
+from langadapt.serve.judge_ui import run_judge_ui
+from langadapt.serve.loading import start_engine
+from langadapt.serve.server import serve
+from langadapt.serve.vllm import engine_flags, serve_with_vllm
+from langadapt.serve.webui import run_webui
 
 
 def _model_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
@@ -28,9 +36,6 @@ def generation_config(args: argparse.Namespace) -> GenerationConfig:
     """Recipe defaults, then `generation.*` overrides, then the generated flags."""
     from pydantic import ValidationError
 
-    from langadapt.config import load_recipe
-    from langadapt.config.load import apply_overrides
-
     overrides = list(args.overrides) + collect_config_flags(args)
     bad = [o for o in overrides if not o.startswith("generation.")]
     if bad:
@@ -45,8 +50,6 @@ def generation_config(args: argparse.Namespace) -> GenerationConfig:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from langadapt.serve.chat import run_chat
-
     return run_chat(args.model, args.adapter, generation_config(args), prompt=args.prompt, system=args.system,
                     mode=args.mode, dtype=args.dtype, device=args.device, quantization=args.load_in)
 
@@ -58,17 +61,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.engine == "vllm":
         if args.load_in:
             raise UserError("--load-in applies to the built-in engine; vLLM chooses its own quantization")
-        from langadapt.serve.vllm import engine_flags, serve_with_vllm
-
         extra = engine_flags(args.engine_arg or [])  # checked before vllm is imported or the model merged
         return serve_with_vllm(args.model, args.adapter, host=args.host, port=args.port, api_key=api_key,
                                served_names=names, dtype=args.dtype, extra=extra)
     if args.engine_arg:
         raise UserError("--engine-arg applies to --engine vllm; the built-in engine takes its own flags")
-    from langadapt.serve.guard import Limits
-    from langadapt.serve.loading import start_engine
-    from langadapt.serve.server import serve
-
     limits = Limits(max_body_bytes=args.max_body_bytes, max_choices=args.max_choices, max_queue=args.max_queue,
                     max_stop_chars=args.max_stop_chars)
     engine = start_engine(args.model, args.adapter, max_batch_size=args.max_batch_size, dtype=args.dtype,
@@ -82,17 +79,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _webui(args: argparse.Namespace) -> int:
-    from langadapt.errors import require
-
     require("gradio", "webui", "langadapt webui")
     if args.judge:
-        from langadapt.serve.judge_ui import run_judge_ui
-
         return run_judge_ui(args.judge, args.judge_out, host=args.host, port=args.port, seed=args.judge_seed)
     if not args.model:
         raise UserError("webui: pass a MODEL (or --judge PAIRS.jsonl for blind judging)")
-    from langadapt.serve.webui import run_webui
-
     return run_webui(args.model, args.adapter, generation_config(args), compare=args.compare,
                      compare_adapter=args.compare_adapter, host=args.host, port=args.port, dtype=args.dtype,
                      device=args.device, quantization=args.load_in)
@@ -116,8 +107,6 @@ def _positive(text: str) -> int:
 
 
 def register(sub) -> None:
-    from langadapt.serve.guard import Limits
-
     p = sub.add_parser("chat", help="Talk to a model in the terminal.", description=(
         "Interactive chat with streaming answers and multi-turn history. In the session: /reset, /show, "
         "/set KEY VALUE (e.g. /set temperature 0.2), /system TEXT, /quit."))

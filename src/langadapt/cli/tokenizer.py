@@ -1,4 +1,12 @@
-"""`langadapt tokenizer extend` and `langadapt tokenizer report`: thin layers over langadapt.tokenizer."""
+"""`langadapt tokenizer extend` and `langadapt tokenizer report`: thin layers over langadapt.tokenizer.
+
+`tokenizer extend` turns its flags into a recipe and a StageContext and calls the tokenizer stage's
+own `run` (langadapt.tokenizer.stage), the code `langadapt run` runs: `--model` is the context's
+`model` (instead of base_model), `--corpus` its `corpus` and `--heldout LANG=PATH` its `heldout`
+(instead of the clean stage's corpus and held-out set), `--tokenizer-only` its `tokenizer_only`.
+What is the command's alone stays here: `--out` is guarded (never a foreign folder or the input's),
+marked as this command's output, and the summary is printed from the stage's metrics.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,17 @@ import argparse
 from pathlib import Path
 
 from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
+from langadapt.config.load import load_recipe, recipe_from_dict
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.errors import UserError
+from langadapt.models import load_tokenizer
 from langadapt.models.extension import EXTENSION_FILE, read_extension
+from langadapt.outdir import guard_output, mark_output
+from langadapt.rundir import RunDir
+from langadapt.stages import StageContext
+from langadapt.stages import stage as stage_spec
+from langadapt.tokenizer.report import compare, write_report
+from langadapt.tokenizer.texts import iter_texts
 
 _EXTEND_EXAMPLES = (
     "examples:\n"
@@ -70,18 +86,11 @@ def _lang_paths(items: list[str], flag: str) -> dict[str, list[str]]:
 
 
 def _read_texts(items: list[str], flag: str, max_chars: int) -> dict[str, list[str]]:
-    from langadapt.tokenizer.texts import iter_texts
-
     return {lang: list(iter_texts(paths, max_chars=max_chars)) for lang, paths in _lang_paths(items, flag).items()}
 
 
 def _extend(args) -> int:
-    from langadapt.config import load_recipe
-    from langadapt.config.load import recipe_from_dict
-    from langadapt.outdir import guard_output, mark_output
-    from langadapt.tokenizer.assess import assess_extension
-    from langadapt.tokenizer.tokenizer_only import extend, report_tokens
-
+    """Build the tokenizer stage's context from the flags and run the same stage code as `langadapt run`."""
     overrides = collect_config_flags(args) + list(args.overrides)
     if args.recipe:
         recipe = load_recipe(args.recipe, overrides)
@@ -91,36 +100,31 @@ def _extend(args) -> int:
         recipe = recipe_from_dict({"name": "tokenizer", "base_model": args.model, "languages": ["und"]},
                                   "<command line>", overrides)
     model = args.model or recipe.base_model
-    corpus = args.corpus
-    if not corpus:
+    if not args.corpus:
         raise UserError("tokenizer extend: pass --corpus (files or folders of target-language text)")
-    cfg = recipe.tokenizer
+    heldout = _lang_paths(args.heldout, "--heldout") if args.heldout else None
     out = Path(args.out or recipe.run_path() / "tokenizer")
     guard_output(out, "tokenizer extend", overwrite=args.overwrite, inputs=[model])
-    model_dir = out / "model"
-    extension, info, tokenizer_only = extend(model, corpus, cfg, model_dir, tokenizer_only=args.tokenizer_only)
-    print(f"extended {model}: {info['base_vocab_size']} -> {info['new_token_ids'][1]} tokens "
-          f"({len(extension.pieces)} new, padded to {info['padded_vocab_size']}), learned in {extension.seconds:.1f}s"
-          + (" (tokenizer only, no model written)" if tokenizer_only else ""))
-    heldout = _read_texts(args.heldout, "--heldout", max(cfg.report_chars, 50_000)) if args.heldout else {}
-    if tokenizer_only:
-        outputs, metrics = report_tokens(model, model_dir, heldout, out, info)
-    else:
-        outputs, metrics = assess_extension(model, model_dir, heldout, cfg, out, extension=extension)
+    ctx = StageContext(recipe, out, RunDir(recipe.run_path()), model=args.model, corpus=list(args.corpus),
+                       heldout=heldout, tokenizer_only=args.tokenizer_only)
+    result = stage_spec("tokenizer").run(ctx)
+    m = result.metrics
+    tokenizer_only = m.extra.get("tokenizer_only") is True
     mark_output(out, "tokenizer extend", tokenizer_only=tokenizer_only)
-    for lang in heldout:
-        line = f"  {lang}: tokens/char {metrics['tokens_per_char_before'][lang]:.3f} -> {metrics['tokens_per_char_after'][lang]:.3f}"
-        if "bpc_before" in metrics:
-            line += f", bits/char {metrics['bpc_before'][lang]:.3f} -> {metrics['bpc_after_init'][lang]:.3f} (right after extension)"
+    print(f"extended {model}: {m.base_vocab_size} -> {m.base_vocab_size + m.added_tokens} tokens "
+          f"({m.added_tokens} new, padded to {m.extra['padded_vocab_size']}), learned in {m.extra['learn_seconds']:.1f}s"
+          + (" (tokenizer only, no model written)" if tokenizer_only else ""))
+    for lang in m.tokens_per_char_before or {}:
+        line = f"  {lang}: tokens/char {m.tokens_per_char_before[lang]:.3f} -> {m.tokens_per_char_after[lang]:.3f}"
+        if m.bpc_before is not None:
+            line += f", bits/char {m.bpc_before[lang]:.3f} -> {m.bpc_after_init[lang]:.3f} (right after extension)"
         print(line)
-    print(f"  {'tokenizer' if tokenizer_only else 'model'}: {model_dir}\n  report: {outputs['markdown']}\n  chart: {outputs['chart']}")
+    print(f"  {'tokenizer' if tokenizer_only else 'model'}: {out / 'model'}\n  report: {result.outputs['markdown']}\n"
+          f"  chart: {result.outputs['chart']}")
     return 0
 
 
 def _report(args) -> int:
-    from langadapt.models import load_tokenizer
-    from langadapt.tokenizer.report import compare, write_report
-
     texts = _read_texts(args.text, "--text", args.max_chars)
     tokenizers, first_new = {}, {}
     for ref in args.tokenizers:

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from langadapt.atomic import write_json
 from langadapt.cli.common import add_config_flags, add_recipe_args, collect_config_flags
+from langadapt.config.load import load_recipe, recipe_from_dict
 from langadapt.config.train import PretrainConfig, SftConfig
 from langadapt.errors import UserError
 from langadapt.rundir import RunDir
 from langadapt.stages import StageContext
 from langadapt.stages import stage as stage_spec
+from langadapt.train.plan import format_plan, plan_recipe
 
 _EXAMPLES = {
     "pretrain": "examples:\n  langadapt pretrain --model smollm2-135m-instruct --data runs/x/clean/corpus --out out/pt --method lora --max-steps 50\n"
@@ -28,9 +30,6 @@ _EXAMPLES = {
 
 
 def _recipe(args, stage: str):
-    from langadapt.config import load_recipe
-    from langadapt.config.load import recipe_from_dict
-
     overrides = collect_config_flags(args) + list(args.overrides)
     if args.recipe:
         return load_recipe(args.recipe, overrides)
@@ -75,9 +74,6 @@ def _run(args, stage: str) -> int:
 
 
 def _plan(args) -> int:
-    from langadapt.config import load_recipe
-    from langadapt.train.plan import format_plan, plan_recipe
-
     recipe = load_recipe(args.recipe, args.overrides)
     gpu = args.gpu or recipe.hardware.gpu
     if not gpu:

@@ -19,7 +19,7 @@ from typing import Iterator
 
 from langadapt.config.corpus import CorpusSpec
 from langadapt.corpus.document import RawRecord
-from langadapt.errors import UserError
+from langadapt.errors import UserError, require
 from langadapt.textio import CorruptFileError, compression_of, data_suffix, list_data_files, open_binary
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
@@ -241,8 +241,6 @@ def _read_parquet(src: Source, idx: int, path: Path, start: int) -> Iterator[Raw
 
 
 def _read_hf(src: Source, idx: int, start: int) -> Iterator[RawRecord]:
-    from langadapt.errors import require
-
     require("datasets", "data", "reading a Hugging Face dataset")
     import datasets
 

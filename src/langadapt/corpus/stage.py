@@ -1,7 +1,8 @@
 """The `clean` stage: the recipe's corpora through the cleaning stream into `runs/<name>/clean/`.
 
-Use: `langadapt run recipe.yaml` (orchestrated) or `run(StageContext(recipe, out_dir, ...))`.
-Library callers with plain files use `clean_files`, which the `langadapt clean` command wraps.
+Use: `langadapt run recipe.yaml` (orchestrated), or `langadapt clean INPUT... --out DIR`, which builds a
+recipe and a StageContext from its flags and calls the same `run` (with the context's `shard` and
+`progress`). Library callers with plain files use `clean_files`, which `run` wraps.
 """
 
 from __future__ import annotations
@@ -12,18 +13,22 @@ from typing import Any, Sequence
 
 from langadapt.config.clean import CleanConfig
 from langadapt.config.corpus import CorpusSpec
+from langadapt.config.recipe import Recipe
 from langadapt.corpus.pipeline import clean
 from langadapt.corpus.presets import PRESETS, preset_for_language, steps_for
 from langadapt.corpus.readers import Source, find_files
 from langadapt.corpus.worker import CorpusPlan
+from langadapt.data.fetch import fetch
 from langadapt.errors import UserError
+from langadapt.results import CleanMetrics
+from langadapt.stages import StageContext, StageResult
+
+NO_BASE_MODEL = "none"
+"""`base_model` of the recipe `langadapt clean` builds from its flags alone: no base tokenizer, so the
+token cutoff is off unless `clean.tokenizer` names one."""
 
 
 def _fetched_folder(name: str) -> Path:
-    try:
-        from langadapt.data.fetch import fetch
-    except ImportError:
-        raise UserError(f"corpus source `fetch: {name}` needs langadapt.data.fetch, which this version lacks") from None
     return Path(fetch(name))
 
 
@@ -92,13 +97,14 @@ def metrics_of(stats: dict[str, Any]) -> dict[str, Any]:
     return metrics
 
 
-def run(ctx) -> Any:
-    from langadapt.results import CleanMetrics
-    from langadapt.stages import StageResult
+def tokenizer_of(recipe: Recipe) -> str | None:
+    """The tokenizer of the token cutoff and counts: `clean.tokenizer`, else the base model's (None without one)."""
+    return recipe.clean.tokenizer or (recipe.base_model if recipe.base_model != NO_BASE_MODEL else None)
 
+
+def run(ctx: StageContext) -> StageResult:
     recipe = ctx.recipe
-    cfg = recipe.clean
-    stats = clean_files(recipe.corpora, cfg, ctx.out_dir, base_dir=recipe.base_dir, languages=recipe.languages,
-                        tokenizer=cfg.tokenizer or recipe.base_model)
+    stats = clean_files(recipe.corpora, recipe.clean, ctx.out_dir, base_dir=recipe.base_dir, languages=recipe.languages,
+                        tokenizer=tokenizer_of(recipe), shard=ctx.shard, progress=ctx.progress)
     print(stats["invariant"])
     return StageResult(outputs=outputs_of(ctx.out_dir), metrics=CleanMetrics.from_stage(metrics_of(stats)))

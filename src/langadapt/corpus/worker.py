@@ -23,8 +23,10 @@ from langadapt.config.clean import CleanConfig
 from langadapt.corpus.document import Document, RawRecord, Reject
 from langadapt.corpus import filters, normalize
 from langadapt.corpus.filters import FilterContext
+from langadapt.corpus.minhash import MinHasher
 from langadapt.corpus.presets import PRESETS
 from langadapt.corpus.readers import Source
+from langadapt.models import load_tokenizer
 
 
 @dataclass
@@ -81,8 +83,6 @@ class Worker:
     # -- set-up, lazily so that a worker only builds what its records need --
     def tokenizer(self) -> Any:
         if self._tokenizer is None:
-            from langadapt.models import load_tokenizer
-
             t0 = time.perf_counter()
             self._tokenizer = load_tokenizer(self.setup.tokenizer)
             self.load_seconds = time.perf_counter() - t0
@@ -270,8 +270,6 @@ class Worker:
         if not dd.near or not docs:
             return
         if self._minhasher is None:
-            from langadapt.corpus.minhash import MinHasher
-
             self._minhasher = MinHasher(num_perm=dd.num_perm, ngram=dd.ngram, seed=1)
         for doc, signature in zip(docs, self._minhasher.signatures([doc.text for doc in docs])):
             doc.minhash = signature

@@ -23,7 +23,9 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
+from langadapt.atomic import write_text
 from langadapt.corpus.filters.script import ScriptFilter
+from langadapt.data.fetch import fetch
 from langadapt.data.sources._doc_pages import short_answer
 from langadapt.errors import UserError
 
@@ -110,8 +112,6 @@ def load_pages(source: str) -> list[dict[str, Any]]:
     """Records of a fetched documentation source; fetches it on first use."""
     if source not in SOURCES:
         raise UserError(f"unknown documentation source {source!r} (known: {', '.join(SOURCES)})")
-    from langadapt.data.fetch import fetch
-
     return read_pages(fetch(source) / f"{source}.jsonl")
 
 
@@ -158,8 +158,6 @@ def write_page_split(source: str, out_dir: str | Path,
     """`<source>.train.jsonl` (pages on the `sft` side) and `<source>.heldout.jsonl` (`eval` side) as
     {text, language, source, page} corpus records: train CPT on the first and score bits per character
     on the second, and no page that the doc-qa evaluation asks about was ever trained on."""
-    from langadapt.atomic import write_text
-
     records = load_pages(source) if records is None else records
     out = Path(out_dir)
     counts = {}
@@ -173,8 +171,6 @@ def write_page_split(source: str, out_dir: str | Path,
 
 def write_doc_tasks(out_dir: str | Path, records: dict[str, Sequence[dict[str, Any]]] | None = None) -> dict[str, int]:
     """sft.jsonl (Alpaca) and eval.jsonl (generation items) into `out_dir`; returns the counts."""
-    from langadapt.atomic import write_text
-
     out = Path(out_dir)
     items = all_items(records)
     counts = {}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
 from langadapt.atomic import write_text
+from langadapt.data.fetch import fetch
 from langadapt.errors import UserError
 
 DEFAULT_SALT = "langadapt-poems-v1"
@@ -218,8 +219,6 @@ def _interleave(*lists: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def load_poems(collection: str = "tang", limit: int | None = None) -> list[dict[str, Any]]:
     """Records of one fetched collection (tang, song, songci); fetches chinese-poetry on first use."""
-    from langadapt.data.fetch import fetch
-
     path = fetch("chinese-poetry") / f"{collection}.jsonl"
     if not path.is_file():
         raise UserError(f"chinese-poetry has no collection {collection!r} (looked for {path.name})")

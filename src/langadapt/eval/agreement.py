@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Sequence
 
+from langadapt.atomic import write_json, write_text
 from langadapt.errors import UserError
 
 LABELS = ("first", "tie", "second")
@@ -127,8 +128,6 @@ def agreement_report(human_path: str | Path, judge_path: str | Path, out_dir: st
     result = agreement(load_human(human_path), load_judge(judge_path))
     text = render_markdown(result)
     if out_dir:
-        from langadapt.atomic import write_json, write_text
-
         write_json(Path(out_dir) / "agreement.json", result)
         write_text(Path(out_dir) / "agreement.md", text)
     return result, text

@@ -17,6 +17,8 @@ from typing import Any
 
 from langadapt.config.evaluation import EvalConfig
 from langadapt.errors import require
+from langadapt.eval.report import write_report
+from langadapt.models import load_model, load_tokenizer
 
 
 def _flat_metrics(task_result: dict[str, Any]) -> dict[str, float]:
@@ -52,8 +54,6 @@ def evaluate_lm_eval(models: dict[str, str], cfg: EvalConfig, out_dir: str | Pat
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
-    from langadapt.models import load_model, load_tokenizer
-
     names, include = _task_names(list(cfg.tasks))
     manager = TaskManager(include_path=include or None)
     per_model: dict[str, dict[str, dict[str, float]]] = {}
@@ -71,7 +71,5 @@ def evaluate_lm_eval(models: dict[str, str], cfg: EvalConfig, out_dir: str | Pat
                                "tasks": {t: {"kind": "lm-eval", "scores": {l: per_model[l].get(t, {}) for l in per_model}}
                                          for t in tasks}}
     if out_dir is not None:
-        from langadapt.eval.report import write_report
-
         results["files"] = write_report(results, Path(out_dir))
     return results

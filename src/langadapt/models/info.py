@@ -6,15 +6,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from langadapt import languages
+from langadapt.errors import UserError
 from langadapt.models.resolve import ResolvedModel, load_tokenizer, resolve_model
-
-# One short sentence per language, for a quick look at tokenizer coverage.
-SAMPLE_TEXTS = {
-    "en": "All human beings are born free and equal in dignity and rights.",
-    "zh-Hant": "人人生而自由，在尊嚴和權利上一律平等。",
-    "bo": "ཁྱོད་ཀྱི་གདོང་ནི་པད་མ་བཞིན།།མིག་དག་ཨུཏྤལ་སྔོན་པོ་བཞིན།",
-    "th": "มนุษย์ทั้งหลายเกิดมามีอิสระและเสมอกันในเกียรติศักดิ์และสิทธิ",
-}
 
 
 @dataclass
@@ -55,7 +49,8 @@ def model_info(ref: str, texts: dict[str, str] | None = None) -> ModelInfo:
     resolved: ResolvedModel = resolve_model(ref)
     config = AutoConfig.from_pretrained(resolved.weights)
     tokenizer = load_tokenizer(resolved)
-    texts = texts or SAMPLE_TEXTS
+    # One sentence per registered language that has one (langadapt.languages), so a language added there shows here.
+    texts = texts or languages.sample_texts()
     per_char = {lang: round(len(tokenizer.encode(t, add_special_tokens=False)) / max(len(t), 1), 3) for lang, t in texts.items()}
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     return ModelInfo(
@@ -104,8 +99,6 @@ def info_json(info: ModelInfo) -> str:
 def read_text_arg(spec: str) -> tuple[str, str]:
     """`lang=text` or `lang=@file` -> (lang, text)."""
     if "=" not in spec:
-        from langadapt.errors import UserError
-
         raise UserError(f"--text {spec!r}: expected LANG=TEXT or LANG=@FILE")
     lang, value = spec.split("=", 1)
     if value.startswith("@"):

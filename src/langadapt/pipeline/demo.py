@@ -12,6 +12,7 @@ from pathlib import Path
 
 from langadapt.config.load import load_recipe
 from langadapt.config.recipe import Recipe
+from langadapt.pipeline.compare import write_comparison
 from langadapt.pipeline.report import finish_report
 from langadapt.pipeline.run import console, run_recipe
 from langadapt.results import EvalMetrics, ExportMetrics, TokenizerMetrics
@@ -66,8 +67,6 @@ def run_baseline(recipe: Recipe) -> dict:
         target.write_text(main_clean.read_text(encoding="utf-8"), encoding="utf-8")
     console.rule("[bold]baseline: plain full fine-tuning, base tokenizer")
     run_recipe(baseline)
-    from langadapt.pipeline.compare import write_comparison
-
     return write_comparison(recipe, baseline)
 
 

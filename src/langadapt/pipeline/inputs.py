@@ -8,9 +8,12 @@ from pathlib import Path
 
 from langadapt.config.corpus import CorpusSpec
 from langadapt.config.recipe import Recipe
+from langadapt.data.fetch import fetch
 from langadapt.errors import UserError
 from langadapt.eval import tasks as eval_tasks
 from langadapt.fingerprint import fingerprint_data
+from langadapt.models.resolve import resolve_model
+from langadapt.paths import cache_dir
 
 
 @dataclass
@@ -24,8 +27,6 @@ class CorpusInput:
 
 def _cached_source(name: str) -> Path | None:
     """A fetched source is complete once its folder (written atomically) has source.json."""
-    from langadapt.paths import cache_dir
-
     folder = cache_dir("data") / name
     return folder if (folder / "source.json").exists() else None
 
@@ -40,8 +41,6 @@ def corpus_files(spec: CorpusSpec, base_dir: Path, fetch_missing: bool) -> tuple
         return [], f"Hub dataset {spec.hf_dataset} [{spec.hf_split}] (needs network)", True
     root = base_dir
     if spec.fetch:
-        from langadapt.data.fetch import fetch
-
         cached = _cached_source(spec.fetch)
         if cached is None and not fetch_missing:
             return [], f"built-in source {spec.fetch!r} (fetched on run)", False
@@ -107,8 +106,6 @@ def _producer(recipe: Recipe, ref: str) -> str | None:
 
 
 def base_model_status(recipe: Recipe) -> InputStatus:
-    from langadapt.models.resolve import resolve_model
-
     ref = recipe.base_model
     try:
         base = resolve_model(ref)

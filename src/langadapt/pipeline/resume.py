@@ -27,6 +27,7 @@ MARKER = ".stage-started.json"
 
 def newest_checkpoint(stage_dir: Path) -> Path | None:
     """The checkpoint the trainer would resume from (either format: both keep a verified state.json), or None."""
+    # deferred: pulls torch, and this module is imported by `langadapt --help` (through pipeline.run)
     from langadapt.train import checkpoint as ckpt
 
     return ckpt.latest(Path(stage_dir) / "checkpoints")

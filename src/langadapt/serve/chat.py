@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from langadapt.config.generation import GenerationConfig
 from langadapt.errors import UserError
+from langadapt.serve.loading import start_engine
 
 HELP = """commands:
   /reset             forget the conversation
@@ -122,8 +123,6 @@ class ChatSession:
 def run_chat(ref: str, adapter: str | None, config: GenerationConfig, prompt: str | None = None,
              system: str | None = None, mode: str = "auto", dtype: str = "auto", device: str | None = None,
              quantization: str | None = None) -> int:
-    from langadapt.serve.loading import start_engine
-
     print(f"loading {ref}{' + ' + adapter if adapter else ''} ...", file=sys.stderr, flush=True)
     engine = start_engine(ref, adapter, max_batch_size=1, dtype=dtype, device=device, quantization=quantization)
     try:

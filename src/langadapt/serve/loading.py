@@ -43,7 +43,7 @@ def load_for_serving(ref: str, adapter: str | None = None, dtype: str = "auto", 
 
 def start_engine(ref: str, adapter: str | None = None, max_batch_size: int = 16, dtype: str = "auto",
                  device: str | None = None, quantization: str | None = None):
-    from langadapt.serve.engine import Engine
+    from langadapt.serve.engine import Engine  # deferred: pulls torch and transformers
 
     model, tokenizer = load_for_serving(ref, adapter, dtype=dtype, device=device, quantization=quantization)
     return Engine(model, tokenizer, max_batch_size=max_batch_size).start()

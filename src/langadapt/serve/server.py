@@ -29,7 +29,7 @@ def _server(app, host: str, port: int, log_level: str):
 def serve(engine, model_names: list[str], host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
           defaults: GenerationConfig | None = None, log_level: str = "info", limits=None) -> None:
     """Serve until interrupted."""
-    from langadapt.serve.api import create_app
+    from langadapt.serve.api import create_app  # deferred: pulls fastapi, torch and transformers
 
     with socket.socket() as probe:
         try:

@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from langadapt.config.generation import GenerationConfig
 from langadapt.serve.chat import ChatSession
+from langadapt.serve.loading import start_engine
 
 # The page must not phone home; this is read when gradio is imported.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -134,8 +135,6 @@ def build_app(engines: dict[str, Any], defaults: GenerationConfig):
 def run_webui(ref: str, adapter: str | None, defaults: GenerationConfig, compare: str | None = None,
               compare_adapter: str | None = None, host: str = "127.0.0.1", port: int = 7860, dtype: str = "auto",
               device: str | None = None, quantization: str | None = None) -> int:
-    from langadapt.serve.loading import start_engine
-
     engines: dict[str, Any] = {}
     first = ref + (f" + {adapter}" if adapter else "")
     print(f"loading {first} ...", file=sys.stderr, flush=True)

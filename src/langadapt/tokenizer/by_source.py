@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from langadapt.eval.tasks import sample_evenly
+from langadapt.models import load_model
+from langadapt.tokenizer.report import bits_per_char, tokens_per_char
+from langadapt.tokenizer.tokenizer_only import load_base_tokenizer
+
 
 @dataclass
 class HeldoutSources:
@@ -29,8 +34,6 @@ class HeldoutSources:
 
 def heldout_by_source(path: str | os.PathLike | None, max_chars: int) -> HeldoutSources:
     """Held-out texts per source, `max_chars` sampled evenly from each; empty when records lack `source`."""
-    from langadapt.eval.tasks import sample_evenly
-
     out = HeldoutSources()
     if not path or not Path(path).is_file() or max_chars <= 0:
         return out
@@ -54,10 +57,6 @@ def assess_by_source(base_model: str, extended_dir: str | os.PathLike, sources: 
     if not sources.texts:
         return {}
     from transformers import AutoTokenizer
-
-    from langadapt.models import load_model
-    from langadapt.tokenizer.report import bits_per_char, tokens_per_char
-    from langadapt.tokenizer.tokenizer_only import load_base_tokenizer
 
     base_tok = load_base_tokenizer(base_model)
     ext_tok = AutoTokenizer.from_pretrained(str(extended_dir))

@@ -83,7 +83,7 @@ def collect_targets(model: Any, ext_tokenizer: Any, decomp: list[list[int]], fir
     import torch
     from tqdm import tqdm
 
-    from langadapt.train.loading import cpu_has_native_bf16  # imports torch, deferred as torch is
+    from langadapt.train.loading import cpu_has_native_bf16  # deferred: pulls torch, as the imports above
 
     out_rows = _output_matrix(model)[:first_id].detach().float()
     decoder = model.get_decoder()

@@ -95,7 +95,7 @@ def untie(model: Any) -> bool:
 
 
 def _autocast(torch: Any):
-    from langadapt.train.loading import cpu_has_native_bf16
+    from langadapt.train.loading import cpu_has_native_bf16  # deferred: pulls torch
 
     enabled = cpu_has_native_bf16() and not torch.cuda.is_available()
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)

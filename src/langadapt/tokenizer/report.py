@@ -10,11 +10,11 @@ right after extension.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Iterable
 
 from langadapt.atomic import write_json, write_text
+from langadapt.eval.bpc import score_texts
 
 
 def tokens_per_char(tokenizer: Any, texts: list[str]) -> float:
@@ -74,12 +74,8 @@ def nll_per_char(model: Any, tokenizer: Any, texts: Iterable[str], window: int =
 
 
 def bits_per_char(model: Any, tokenizer: Any, texts: Iterable[str], progress: bool = False) -> float:
-    """Bits per character of `texts`; the evaluation stage's scorer when present, so a run's numbers agree."""
+    """Bits per character of `texts`, by the evaluation stage's scorer so that a run's numbers agree."""
     texts = [t for t in texts if t]
-    try:
-        from langadapt.eval.bpc import score_texts
-    except ImportError:
-        return nll_per_char(model, tokenizer, texts, progress=progress) / math.log(2)
     return float(score_texts(model, tokenizer, texts, progress=progress).bits_per_char)
 
 

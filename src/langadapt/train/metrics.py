@@ -15,6 +15,8 @@ from typing import Sequence
 
 import torch
 
+from langadapt.train.trackers import check_trackers, close_trackers, log_to_trackers, open_trackers, store_configuration
+
 # Dense bf16/fp16 tensor-core peak FLOP/s per GPU (vendor datasheets, without sparsity).
 PEAK_FLOPS = {
     "h200": 989e12, "h100": 989e12, "a100": 312e12, "a10g": 125e12, "a10": 125e12, "l40s": 362e12,
@@ -63,8 +65,6 @@ class MetricsLog:
 
     def __init__(self, path: Path, tensorboard: bool = False, keep_until_step: int | None = None,
                  report_to: Sequence[str] = (), hparams: dict | None = None):
-        from langadapt.train.trackers import check_trackers, open_trackers
-
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         names = list(dict.fromkeys([*report_to, *(["tensorboard"] if tensorboard else [])]))
@@ -77,8 +77,6 @@ class MetricsLog:
         self._trackers = open_trackers(names, self.path.parent, hparams)
 
     def write(self, row: dict) -> None:
-        from langadapt.train.trackers import log_to_trackers, store_configuration
-
         self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         self._fh.flush()
         if not self._trackers:
@@ -89,8 +87,6 @@ class MetricsLog:
             log_to_trackers(self._trackers, row, int(row.get("step", 0)))
 
     def close(self) -> None:
-        from langadapt.train.trackers import close_trackers
-
         self._fh.close()
         close_trackers(self._trackers)
         self._trackers = []

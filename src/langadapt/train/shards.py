@@ -36,6 +36,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from langadapt.atomic import atomic_dir
+from langadapt.paths import cache_dir
 from langadapt.train.docstream import Doc, data_files, iter_documents
 
 VERSION = 1
@@ -180,8 +181,6 @@ def store_key(tokenizer, files: list[Path]) -> str:
 
 def token_store(tokenizer, data: str | Path, cache: Path | None = None) -> TokenStore:
     """The token store of `data` for `tokenizer`: opened when cached, else built (atomically) and opened."""
-    from langadapt.paths import cache_dir
-
     files = data_files(data)
     root = Path(cache) if cache is not None else cache_dir("tokens")
     folder = root / store_key(tokenizer, files)
