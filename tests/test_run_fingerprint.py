@@ -16,7 +16,7 @@ from _train_helpers import write_corpus
 from langadapt.config.load import recipe_from_dict
 from langadapt.pipeline.run import plan_run, run_recipe
 from langadapt.rundir import RunDir
-from langadapt.stages import SPECS, STAGES, stage
+from langadapt.stages import SPECS, STAGES, stage, stage_fingerprint
 
 
 def _finished(rundir: RunDir) -> dict[str, float]:
@@ -89,3 +89,18 @@ def test_stage_order_and_upstream_come_from_the_specs():
         for need in spec.needs:
             producer, artifact = need.split(".", 1)
             assert STAGES.index(producer) < STAGES.index(spec.name) and artifact in stage(producer).produces, need
+
+
+def test_auto_vocabulary_is_re_sized_when_the_planned_training_tokens_change():
+    """`new_tokens: auto` sizes the vocabulary from pretrain's max_steps, so the tokenizer's fingerprint covers them."""
+    def recipe(new_tokens, steps):
+        return recipe_from_dict({"name": "fp", "base_model": "smollm2-135m-instruct", "languages": ["zh-Hant"],
+                                 "tokenizer": {"new_tokens": new_tokens},
+                                 "pretrain": {"max_minutes": None, "max_steps": steps}})
+
+    auto = [stage_fingerprint(recipe("auto", steps), "tokenizer")[0] for steps in (40, 400)]
+    assert auto[0] != auto[1]
+    config = stage_fingerprint(recipe("auto", 40), "tokenizer")[1]
+    assert config["tokenizer"]["auto_training_tokens"] == recipe("auto", 40).pretrain.planned_tokens() == 40 * 8 * 1024
+    fixed = [stage_fingerprint(recipe(500, steps), "tokenizer")[0] for steps in (40, 400)]
+    assert fixed[0] == fixed[1]  # a fixed size does not depend on the training budget

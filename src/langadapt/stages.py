@@ -12,6 +12,11 @@ pipeline is the order of `SPECS`; a stage's upstream is the set of stages whose 
 contents of its `input_files` and the identity of its upstream results, so editing any of those
 re-runs the stage and everything after it, and nothing else.
 
+Every stage command (`clean`, `tokenizer extend`, `pretrain`, `sft`, `eval`) turns its flags into a
+recipe and a `StageContext` and calls the same `stage(name).run(ctx)` as `langadapt run`. What only
+a command line chooses (`--model`, `--corpus`, `--heldout`, `--shard`, ...) travels in the context's
+optional fields, which the orchestrator leaves at their defaults.
+
 A stage's code is named by dotted path and imported when it runs: the stages pull in torch,
 transformers and the data libraries, which `langadapt --help` and the config code must not wait for.
 """
@@ -29,7 +34,7 @@ from langadapt.fingerprint import fingerprint_data, fingerprint_path
 from langadapt.pipeline.inputs import resolve_corpora
 from langadapt.results import CleanMetrics, EvalMetrics, ExportMetrics, StageMetrics, TokenizerMetrics, TrainMetrics
 
-if TYPE_CHECKING:  # the run folder code imports this module for the stage order
+if TYPE_CHECKING:  # deferred: langadapt.rundir imports this module for STAGES, so a real import is a circle
     from langadapt.rundir import RunDir
 
 
@@ -89,6 +94,9 @@ class Stage:
     """Key of `input_files` in the fingerprinted config (clean's older name is kept: finished runs stay valid)."""
     trains: bool = False
     """Training stages run on every process under a launcher and resume from checkpoints."""
+    derived: Callable[[Recipe], dict[str, Any]] | None = None
+    """Settings of its section that it derives from other sections when they are left open: part of its
+    fingerprint, so changing what they are derived from re-runs the stage."""
 
     @property
     def upstream(self) -> tuple[str, ...]:
@@ -109,13 +117,20 @@ class Stage:
 
 _MODELS = ("tokenizer.model", "pretrain.model", "pretrain.adapter")
 
+
+def _tokenizer_derived(recipe: Recipe) -> dict[str, Any]:
+    # `new_tokens: auto` sizes the vocabulary for the planned CPT tokens (tokenizer/stage.py)
+    cfg = recipe.tokenizer
+    planned = recipe.pretrain.planned_tokens() if cfg.new_tokens == "auto" and not cfg.auto_training_tokens else None
+    return {"auto_training_tokens": planned} if planned else {}
+
 SPECS: tuple[Stage, ...] = (
     Stage("clean", "Corpus cleaning", "clean", "langadapt.corpus.stage:run", CleanMetrics,
           produces=("corpus", "heldout", "stats"),
           recipe_keys=("base_model", "languages", "corpora"), input_files=_corpus_files, files_key="corpus_files"),
     Stage("tokenizer", "Tokenizer extension", "tokenizer", "langadapt.tokenizer.stage:run", TokenizerMetrics,
           needs=("clean.corpus", "clean.heldout"), produces=("model", "report", "chart", "markdown"),
-          recipe_keys=("base_model", "languages", "base_language")),
+          recipe_keys=("base_model", "languages", "base_language"), derived=_tokenizer_derived),
     Stage("pretrain", "Continual pretraining", "pretrain", "langadapt.train.stage:run_pretrain", TrainMetrics,
           needs=("clean.corpus", "tokenizer.model"), produces=("model", "adapter", "metrics"),
           recipe_keys=("base_model", "corpora", "seed"), trains=True),
@@ -152,6 +167,8 @@ def stage_config(recipe: Recipe, name: str, input_files: dict[str, str] | None =
     spec = stage(name)
     data = recipe.model_dump(mode="json")
     config = {spec.section: data[spec.section], **{k: data[k] for k in spec.recipe_keys}}
+    if spec.derived and (derived := spec.derived(recipe)):
+        config[spec.section] = {**config[spec.section], **derived}
     files = input_files if input_files is not None else (spec.input_files(recipe) if spec.input_files else {})
     if files:
         config[spec.files_key] = files
@@ -183,9 +200,22 @@ class StageContext:
     artifacts: dict[str, str] = field(default_factory=dict)
     """Outputs of earlier stages as `stage.artifact` -> path, e.g. `clean.corpus`, `tokenizer.model`."""
     model: str | None = None
-    """The input model chosen on the command line (`--model`), instead of the run's newest one."""
+    """The input model chosen on the command line (`--model`), instead of the run's newest one (the tokenizer
+    stage's: instead of `base_model`)."""
     models: dict[str, str] | None = None
     """Models to evaluate chosen on the command line (label -> model), instead of the run's models."""
+    corpus: list[str] | None = None
+    """Training text chosen on the command line (`tokenizer extend --corpus`), instead of `clean.corpus`."""
+    heldout: dict[str, list[str]] | None = None
+    """Held-out text files per language chosen on the command line (`tokenizer extend --heldout LANG=PATH`),
+    instead of `clean.heldout` (whose records name their own language)."""
+    tokenizer_only: bool | None = None
+    """`tokenizer extend --tokenizer-only`: extend the tokenizer alone, no model; None: alone exactly when the
+    base has no weights (a vocabulary-only GGUF)."""
+    shard: tuple[int, int] | None = None
+    """`clean --shard i/N`: clean only the records whose position modulo N is i (`clean merge` joins the N outputs)."""
+    progress: bool = True
+    """Show progress bars (`clean --no-progress` turns them off)."""
 
     def artifact(self, key: str, default: str | None = None) -> str | None:
         return self.artifacts.get(key, default)

@@ -76,6 +76,12 @@ class PretrainConfig(TrainConfig):
     corpora: list[str] | None = Field(None, description="Names of corpora to train on (default: all).")
     replay_share: float | None = Field(None, ge=0, lt=1, description="Target share of training tokens from `replay` corpora (base-language text against forgetting); replay documents are sampled up or down to reach it. Default: use the corpus weights as they are.")
 
+    def planned_tokens(self) -> int | None:
+        """Tokens this stage will train on when its config fixes them (max_steps); None for time budgets."""
+        if not self.enabled or not self.max_steps:
+            return None
+        return int(self.max_steps * self.per_device_batch_size * self.gradient_accumulation_steps * self.max_seq_length)
+
 
 class SftDataSpec(Section):
     path: str | None = Field(None, description="JSON/JSONL file of Alpaca, ShareGPT or OpenAI-messages records.")

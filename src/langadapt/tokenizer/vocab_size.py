@@ -81,7 +81,4 @@ def choose_size(base: TokenizerJson, learned: LearnedPieces, sample: Sequence[st
 
 def planned_training_tokens(pretrain: object) -> int | None:
     """Tokens the pretrain stage will see when its config fixes them (max_steps); None for time budgets."""
-    steps = getattr(pretrain, "max_steps", None)
-    if not getattr(pretrain, "enabled", True) or not steps:
-        return None
-    return int(steps * pretrain.per_device_batch_size * pretrain.gradient_accumulation_steps * pretrain.max_seq_length)
+    return pretrain.planned_tokens()
