@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from _train_helpers import write_corpus
 
@@ -43,6 +44,8 @@ def test_pretrain_then_sft_stage_functions(tmp_path, tiny_model_dir):
     assert ctx.latest_model(before="sft") == pt.outputs["model"]
     res = stage("sft").run(ctx)
     assert {"model", "adapter", "metrics", "loss_curve"} <= set(res.outputs)
+    for model in (pt.outputs["model"], res.outputs["model"]):  # trained without the KV cache, saved to generate with it
+        assert json.loads((Path(model) / "config.json").read_text(encoding="utf-8"))["use_cache"] is True
     assert res.metrics.data["train_examples"] + res.metrics.data["validation_examples"] == 12
 
 

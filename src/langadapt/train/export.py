@@ -31,6 +31,8 @@ def save_outputs(accelerator, model, loaded, out_dir: Path) -> dict[str, str]:
         merged = raw
         if state is not None:
             merged.load_state_dict(state)
+    # training switched the KV cache off (loading.py); a saved model must generate with it
+    merged.config.use_cache = True
     with atomic_dir(out_dir / "model") as tmp:
         save_plain(merged, tmp)
         loaded.tokenizer.save_pretrained(tmp)
