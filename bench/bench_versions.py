@@ -94,7 +94,10 @@ def commands(inputs: dict[str, Path]) -> dict[str, list[str]]:
 
 
 def tree_env(tree: Path) -> dict[str, str]:
-    env = dict(os.environ)
+    # Bytecode is written, so the warm-up round compiles each tree once: with PYTHONDONTWRITEBYTECODE set
+    # (as in some shells), every run would compile every module it imports of the fresh baseline worktree
+    # and of the current tree's edited files, and time that instead of the code.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPATH"] = os.pathsep.join([str(tree / "src")] + [p for p in [env.get("PYTHONPATH")] if p])
     env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env.setdefault("OMP_NUM_THREADS", "1")

@@ -22,12 +22,7 @@ from langadapt.config.clean import CleanConfig
 from langadapt.config.corpus import CorpusSpec
 from langadapt.config.load import apply_overrides, load_recipe, recipe_from_dict
 from langadapt.config.recipe import Recipe
-from langadapt.corpus.merge import merge
-from langadapt.corpus.stage import NO_BASE_MODEL, tokenizer_of
 from langadapt.errors import UserError
-from langadapt.rundir import RunDir
-from langadapt.stages import StageContext
-from langadapt.stages import stage as stage_spec
 
 DESCRIPTION = """\
 Clean a corpus: normalise, filter, deduplicate, with a rejects ledger that loses nothing.
@@ -93,6 +88,8 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def _recipe(args: argparse.Namespace, items: list[str]) -> Recipe:
     """The recipe the flags describe: INPUTs as its corpora (else the --recipe's), its clean section with the flags on top."""
+    from langadapt.corpus.stage import NO_BASE_MODEL  # deferred: the clean stage's code, see _run
+
     overrides = [i for i in items if _OVERRIDE.match(i)] + collect_config_flags(args)
     inputs = [i for i in items if not _OVERRIDE.match(i)]
     base = {"name": "clean", "base_model": NO_BASE_MODEL, "languages": [args.language] if args.language else []}
@@ -138,6 +135,13 @@ def _recipe(args: argparse.Namespace, items: list[str]) -> Recipe:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # deferred: the clean stage's code pulls numpy, the dedup and the readers; `langadapt --help` builds every parser
+    from langadapt.corpus.merge import merge
+    from langadapt.corpus.stage import tokenizer_of
+    from langadapt.rundir import RunDir
+    from langadapt.stages import StageContext
+    from langadapt.stages import stage as stage_spec
+
     items = list(args.items)
     if items and items[0] == "merge":
         dirs = [Path(d) for d in items[1:]]

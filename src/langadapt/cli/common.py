@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import typing
+from collections.abc import Sequence as SequenceABC
 from typing import Any, Callable, Sequence
 
 from pydantic import BaseModel
@@ -20,6 +21,32 @@ def add_recipe_args(parser: argparse.ArgumentParser, required: bool = False) -> 
         parser.add_argument("--recipe", help="Recipe YAML file to take settings from (flags and overrides win).")
     parser.add_argument("overrides", nargs="*", default=[], metavar="key.sub=value",
                         help="Override recipe settings, e.g. pretrain.learning_rate=1e-4 clean.dedup.near=false.")
+
+
+class LazyChoices(SequenceABC):
+    """`choices=` read from `load()` when first needed: checking a value, an error, `%(choices)s` in a help text.
+
+    Give the argument a `metavar` too: argparse formats the usage of every argument when it is added,
+    and without a metavar that lists the choices, so building the parser would load them anyway.
+    """
+
+    def __init__(self, load: Callable[[], Sequence[str]]):
+        self._load = load
+
+    def _names(self) -> Sequence[str]:
+        return self._load()
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
 
 
 def _scalar_type(annotation: Any) -> type | None:

@@ -7,9 +7,6 @@ import argparse
 import importlib
 import json
 
-from langadapt.data import poems
-from langadapt.data.fetch import fetch, list_sources, source_info
-
 # Modules adding more `langadapt data ...` subcommands, each with `register(data_subparsers)`.
 EXTRA_MODULES: tuple[str, ...] = ("langadapt.cli.data_llm",)
 
@@ -50,6 +47,8 @@ def register(sub) -> None:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from langadapt.data.fetch import fetch, source_info  # deferred: the fetch code is for running, not for `--help`
+
     path = fetch(args.name, force=args.force)
     info = source_info(args.name) or {}
     size = f"{info.get('records', '?')} records" + (f", {info['chars']} characters" if info.get("chars") else "")
@@ -59,6 +58,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from langadapt.data.fetch import list_sources  # deferred: see _fetch
+
     rows = list_sources()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -76,6 +77,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _poem_tasks(args: argparse.Namespace) -> int:
+    from langadapt.data import poems  # deferred: see _fetch
+
     fraction = poems.DEFAULT_HELDOUT_FRACTION if args.heldout_fraction is None else args.heldout_fraction
     _, heldout = poems.split_poems(poems.load_poems(args.collection), fraction)
     result = poems.write_poem_tasks(heldout, args.out_dir, half=args.half, seed=args.seed, limit=args.limit)

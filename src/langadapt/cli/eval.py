@@ -19,10 +19,6 @@ from langadapt.config.evaluation import EvalConfig
 from langadapt.config.load import load_recipe, recipe_from_dict
 from langadapt.errors import UserError
 from langadapt.eval import tasks as eval_tasks
-from langadapt.eval.agreement import agreement_report
-from langadapt.rundir import RunDir
-from langadapt.stages import StageContext
-from langadapt.stages import stage as stage_spec
 
 # The task list is the registry's (langadapt.eval.tasks), so the help names exactly what --tasks accepts.
 DESCRIPTION = """\
@@ -77,6 +73,11 @@ def _models(args: argparse.Namespace, default: str | None) -> dict[str, str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    # deferred: the stage table and run folder code are for running; `langadapt --help` builds every parser
+    from langadapt.rundir import RunDir
+    from langadapt.stages import StageContext
+    from langadapt.stages import stage as stage_spec
+
     if args.human or args.judge_results:
         return _agreement(args)
 
@@ -112,6 +113,8 @@ def main(args: argparse.Namespace) -> int:
 def _agreement(args: argparse.Namespace) -> int:
     if not (args.human and args.judge_results):
         raise UserError("--human and --judge-results go together: the people's choices and the judge's verdicts")
+    from langadapt.eval.agreement import agreement_report  # deferred: see main
+
     _, text = agreement_report(args.human, args.judge_results, args.out)
     print(text, end="")
     print(f"table: {Path(args.out) / 'agreement.md'}")

@@ -21,11 +21,6 @@ from langadapt.cli.common import add_config_flags, add_recipe_args
 from langadapt.config.export import ExportConfig
 from langadapt.config.load import apply_overrides, load_recipe
 from langadapt.errors import UserError
-from langadapt.export.build import ExportJob
-from langadapt.export.stage import CHANGELOG_STORE, chosen_stages, export, export_source, heldout_texts
-from langadapt.outdir import guard_output
-from langadapt.rundir import RunDir
-from langadapt.stages import StageContext
 
 DESCRIPTION = """\
 Merge LoRA adapters (new-token rows included) into the weights and save a standalone
@@ -86,6 +81,13 @@ def _recipe(args: argparse.Namespace):
 
 
 def main(args: argparse.Namespace) -> int:
+    # deferred: the export stage's code (cards, merge, GGUF) is for running; `langadapt --help` builds every parser
+    from langadapt.export.build import ExportJob
+    from langadapt.export.stage import CHANGELOG_STORE, chosen_stages, export, export_source, heldout_texts
+    from langadapt.outdir import guard_output
+    from langadapt.rundir import RunDir
+    from langadapt.stages import StageContext
+
     if not (args.run_dir or args.model or args.adapter):
         raise UserError("give --run-dir, --model or --adapter")
     recipe = _recipe(args)

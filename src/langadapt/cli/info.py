@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from langadapt.models.info import format_info, info_json, model_info, read_text_arg
-
 
 def register(sub) -> None:
     p = sub.add_parser("info", help="Describe a model: architecture, size, vocabulary, tokens per character.",
@@ -19,6 +17,9 @@ def register(sub) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # deferred: model loading code, for running only; `langadapt --help` builds every parser
+    from langadapt.models.info import format_info, info_json, model_info, read_text_arg
+
     texts = dict(read_text_arg(t) for t in args.text) or None
     info = model_info(args.model, texts)
     print(info_json(info) if args.json else format_info(info))

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 
-from langadapt.config.catalogue import copy_recipe, find_recipe, list_recipes
-
 
 def register(sub) -> None:
     p = sub.add_parser("recipes", help="List, show and copy the recipes shipped with langadapt.",
@@ -31,6 +29,8 @@ def register(sub) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from langadapt.config.catalogue import list_recipes  # deferred: reads the shipped recipes; not for `--help`
+
     entries = list_recipes()
     width = max(len(e.name) for e in entries)
     for e in entries:
@@ -41,11 +41,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from langadapt.config.catalogue import find_recipe  # deferred: see _list
+
     print(find_recipe(args.name).read_text(encoding="utf-8"), end="")
     return 0
 
 
 def _cp(args: argparse.Namespace) -> int:
+    from langadapt.config.catalogue import copy_recipe  # deferred: see _list
+
     target = copy_recipe(args.name, args.dest, force=args.force)
     print(f"copied {args.name} -> {target}\nrun it with: langadapt run {target} --dry-run")
     return 0

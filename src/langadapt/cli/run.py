@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from langadapt.cli.common import add_recipe_args
-from langadapt.stages import STAGES
+from langadapt.cli.common import LazyChoices, add_recipe_args
+
+
+def _stage_names() -> tuple[str, ...]:
+    # deferred: the stage table imports the typed results and the input resolution; only `run`'s values need it
+    from langadapt.stages import STAGES
+
+    return STAGES
 
 
 def register(sub) -> None:
@@ -17,8 +23,11 @@ def register(sub) -> None:
                                    "stages that do not train while the others wait; pretrain and sft run on all.")
     add_recipe_args(p, required=True)
     p.add_argument("--dry-run", action="store_true", help="Validate, resolve every input and print the plan; run nothing.")
-    p.add_argument("--from", dest="from_stage", choices=STAGES, help="Re-run this stage and every one after it.")
-    p.add_argument("--only", choices=STAGES, help="Run just this stage (earlier results are reused).")
+    stages = LazyChoices(_stage_names)  # read when a value is checked or `run --help` lists them
+    p.add_argument("--from", dest="from_stage", choices=stages, metavar="STAGE",
+                   help="Re-run this stage and every one after it (%(choices)s).")
+    p.add_argument("--only", choices=stages, metavar="STAGE",
+                   help="Run just this stage, one of %(choices)s (earlier results are reused).")
     p.set_defaults(func=_run)
 
     d = sub.add_parser("demo", help="The CPU demo: SmolLM2-135M adapted to Traditional Chinese, with a report.",

@@ -9,13 +9,7 @@ from langadapt.cli.common import add_config_flags, collect_config_flags
 from langadapt.config.generation import GenerationConfig
 from langadapt.config.load import apply_overrides, load_recipe
 from langadapt.errors import UserError, require
-from langadapt.serve.chat import run_chat
 from langadapt.serve.guard import Limits
-from langadapt.serve.judge_ui import run_judge_ui
-from langadapt.serve.loading import start_engine
-from langadapt.serve.server import serve
-from langadapt.serve.vllm import engine_flags, serve_with_vllm
-from langadapt.serve.webui import run_webui
 
 
 def _model_args(p: argparse.ArgumentParser, optional: bool = False) -> None:
@@ -50,11 +44,18 @@ def generation_config(args: argparse.Namespace) -> GenerationConfig:
 
 
 def _chat(args: argparse.Namespace) -> int:
+    from langadapt.serve.chat import run_chat  # deferred: the serving code is for running; `--help` builds every parser
+
     return run_chat(args.model, args.adapter, generation_config(args), prompt=args.prompt, system=args.system,
                     mode=args.mode, dtype=args.dtype, device=args.device, quantization=args.load_in)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # deferred: see _chat
+    from langadapt.serve.loading import start_engine
+    from langadapt.serve.server import serve
+    from langadapt.serve.vllm import engine_flags, serve_with_vllm
+
     config = generation_config(args)
     api_key = args.api_key or os.environ.get("LANGADAPT_API_KEY")
     names = args.served_model_name or [args.model]
@@ -79,6 +80,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _webui(args: argparse.Namespace) -> int:
+    # deferred: see _chat
+    from langadapt.serve.judge_ui import run_judge_ui
+    from langadapt.serve.webui import run_webui
+
     require("gradio", "webui", "langadapt webui")
     if args.judge:
         return run_judge_ui(args.judge, args.judge_out, host=args.host, port=args.port, seed=args.judge_seed)

@@ -17,14 +17,7 @@ from langadapt.cli.common import add_config_flags, add_recipe_args, collect_conf
 from langadapt.config.load import load_recipe, recipe_from_dict
 from langadapt.config.tokenizer import TokenizerConfig
 from langadapt.errors import UserError
-from langadapt.models import load_tokenizer
 from langadapt.models.extension import EXTENSION_FILE, read_extension
-from langadapt.outdir import guard_output, mark_output
-from langadapt.rundir import RunDir
-from langadapt.stages import StageContext
-from langadapt.stages import stage as stage_spec
-from langadapt.tokenizer.report import compare, write_report
-from langadapt.tokenizer.texts import iter_texts
 
 _EXTEND_EXAMPLES = (
     "examples:\n"
@@ -86,11 +79,19 @@ def _lang_paths(items: list[str], flag: str) -> dict[str, list[str]]:
 
 
 def _read_texts(items: list[str], flag: str, max_chars: int) -> dict[str, list[str]]:
+    from langadapt.tokenizer.texts import iter_texts  # deferred: see _report
+
     return {lang: list(iter_texts(paths, max_chars=max_chars)) for lang, paths in _lang_paths(items, flag).items()}
 
 
 def _extend(args) -> int:
     """Build the tokenizer stage's context from the flags and run the same stage code as `langadapt run`."""
+    # deferred: the stage table and run folder code are for running; `langadapt --help` builds every parser
+    from langadapt.outdir import guard_output, mark_output
+    from langadapt.rundir import RunDir
+    from langadapt.stages import StageContext
+    from langadapt.stages import stage as stage_spec
+
     overrides = collect_config_flags(args) + list(args.overrides)
     if args.recipe:
         recipe = load_recipe(args.recipe, overrides)
@@ -125,6 +126,10 @@ def _extend(args) -> int:
 
 
 def _report(args) -> int:
+    # deferred: the report's scoring code and the tokenizer loading are for running; `--help` builds every parser
+    from langadapt.models import load_tokenizer
+    from langadapt.tokenizer.report import compare, write_report
+
     texts = _read_texts(args.text, "--text", args.max_chars)
     tokenizers, first_new = {}, {}
     for ref in args.tokenizers:

@@ -16,10 +16,6 @@ from langadapt.cli.common import add_config_flags, add_recipe_args, collect_conf
 from langadapt.config.load import load_recipe, recipe_from_dict
 from langadapt.config.train import PretrainConfig, SftConfig
 from langadapt.errors import UserError
-from langadapt.rundir import RunDir
-from langadapt.stages import StageContext
-from langadapt.stages import stage as stage_spec
-from langadapt.train.plan import format_plan, plan_recipe
 
 _EXAMPLES = {
     "pretrain": "examples:\n  langadapt pretrain --model smollm2-135m-instruct --data runs/x/clean/corpus --out out/pt --method lora --max-steps 50\n"
@@ -41,6 +37,8 @@ def _recipe(args, stage: str):
 
 def _artifacts(recipe) -> dict[str, str]:
     """Outputs of stages already completed in this recipe's run folder."""
+    from langadapt.rundir import RunDir  # deferred: see _run
+
     found = {}
     for stage, manifest in RunDir(recipe.run_path()).manifests().items():
         for name, path in (manifest.get("outputs") or {}).items():
@@ -50,6 +48,11 @@ def _artifacts(recipe) -> dict[str, str]:
 
 def _run(args, stage: str) -> int:
     """Build the stage's context from the flags and run the same stage code as `langadapt run`."""
+    # deferred: the stage table and run folder code are for running; `langadapt --help` builds every parser
+    from langadapt.rundir import RunDir
+    from langadapt.stages import StageContext
+    from langadapt.stages import stage as stage_spec
+
     recipe = _recipe(args, stage)
     artifacts = _artifacts(recipe) if args.recipe else {}
     if stage == "pretrain":
@@ -74,6 +77,8 @@ def _run(args, stage: str) -> int:
 
 
 def _plan(args) -> int:
+    from langadapt.train.plan import format_plan, plan_recipe  # deferred: see _run
+
     recipe = load_recipe(args.recipe, args.overrides)
     gpu = args.gpu or recipe.hardware.gpu
     if not gpu:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from langadapt.choices import closest
@@ -41,6 +40,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not key or any(not part for part in key.split(".")):
         raise RecipeError(f"override {text!r}: empty key")
+    import yaml  # ~10 ms that building the CLI parsers (`langadapt --help`) does not need
+
     # YAML gives numbers, booleans, lists ([a, b]) and null the same meaning as in the file.
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
@@ -142,6 +143,8 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     path = Path(path)
     if not path.is_file():
         raise RecipeError(f"{path}: no such recipe file")
+    import yaml  # see parse_override
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -154,4 +157,6 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
 
 
 def dump_recipe(recipe: Recipe) -> str:
+    import yaml  # see parse_override
+
     return yaml.safe_dump(recipe.model_dump(mode="json"), allow_unicode=True, sort_keys=False)

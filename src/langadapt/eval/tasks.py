@@ -25,8 +25,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from langadapt import languages
-from langadapt.data import doc_tasks, poems
-from langadapt.data.fetch import fetch
 from langadapt.errors import UserError
 
 # The name of a registered task kind (`langadapt.eval.kinds`): bpc, generation, multiple_choice, ...
@@ -78,6 +76,9 @@ def _cap_chars(texts: list[str], max_chars: int) -> list[str]:
 
 
 def _udhr_path(lang: str) -> Path:
+    # deferred: the eval config reads this registry's names, so the data code stays off every recipe read
+    from langadapt.data.fetch import fetch
+
     return fetch("udhr") / f"{languages.udhr_file(lang)}.jsonl"
 
 
@@ -217,6 +218,8 @@ def heldout_bpc(opts: TaskOptions) -> Task:
 
 def _poem_task(name: str, kind: Kind, builder: str) -> Callable[[TaskOptions], Task]:
     def build(opts: TaskOptions) -> Task:
+        from langadapt.data import poems  # deferred: see _udhr_path
+
         make = getattr(poems, builder)
         records, source = None, "chinese-poetry (held-out Tang poems)"
         if opts.heldout:
@@ -234,6 +237,8 @@ def _poem_task(name: str, kind: Kind, builder: str) -> Callable[[TaskOptions], T
 
 def doc_qa(opts: TaskOptions) -> Task:
     """Held-out pages of the zh-tw-help and zh-tw-man sources: heading or NAME line -> short answer."""
+    from langadapt.data import doc_tasks  # deferred: HTML parsing, tqdm and apt tooling; see _udhr_path
+
     items = doc_tasks.qa_task(limit=opts.max_examples)
     return Task("zh-tw-doc-qa", "generation", items=[normalise_item(r, "generation") for r in items],
                 source="zh-tw-help + zh-tw-man (eval-side pages, split by page)")

@@ -9,16 +9,15 @@ A filter owns its name, the config keys it reads and how it judges a document, s
 module with one class plus `register`. The clean config checks `clean.filters` against `names()`
 when a recipe is read, and `build` against it again for preset lists, which name filters too.
 Registration order is the order the recipe reference lists them in.
+
+The shipped filters are registered by name and `module:class` (`Registry.register_deferred`): the
+config and the CLI read the names on every start, and only a clean run imports the filters
+themselves (OpenCC tables, numpy, the languages' script classes).
 """
 
 from __future__ import annotations
 
 from langadapt.corpus.filters.base import Filter, FilterContext, Verdict
-from langadapt.corpus.filters.length import LengthFilter
-from langadapt.corpus.filters.repetition import RepetitionFilter
-from langadapt.corpus.filters.script import ScriptFilter
-from langadapt.corpus.filters.simplified import SimplifiedFilter
-from langadapt.corpus.filters.tokens import TokenFilter
 from langadapt.registry import Registry
 
 _REGISTRY: Registry[type[Filter]] = Registry("filter")
@@ -37,7 +36,9 @@ def build(names_: list[str], ctx: FilterContext) -> list[Filter]:
     return [f for f in (cls.build(ctx) for cls in classes) if f is not None]
 
 
-for _builtin in (LengthFilter, ScriptFilter, SimplifiedFilter, RepetitionFilter, TokenFilter):
-    register(_builtin)
+for _name, _target in (("length", "length:LengthFilter"), ("script", "script:ScriptFilter"),
+                       ("simplified", "simplified:SimplifiedFilter"), ("repetition", "repetition:RepetitionFilter"),
+                       ("tokens", "tokens:TokenFilter")):
+    _REGISTRY.register_deferred(_name, f"{__name__}.{_target}")
 
 __all__ = ["Filter", "FilterContext", "Verdict", "build", "get", "names", "register", "unregister"]

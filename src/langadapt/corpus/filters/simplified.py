@@ -11,14 +11,19 @@ Simplified / (Simplified + Traditional). Traditional poems score below 0.3, Simp
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from langadapt.corpus.filters.base import Filter, FilterContext
 from langadapt.corpus.normalize.cjk import HAN_RE
 
+if TYPE_CHECKING:
+    import numpy as np
+
 
 def _diff_positions(a: str, b: str) -> np.ndarray:
     """Indices where two equal-length strings differ, compared as UTF-32 code points in one vectorised pass."""
+    import numpy as np  # kept off the import of the filter registry, which the clean config (and so the CLI) reads
+
     x = np.frombuffer(a.encode("utf-32-le"), dtype="<u4")
     y = np.frombuffer(b.encode("utf-32-le"), dtype="<u4")
     return np.flatnonzero(x != y)

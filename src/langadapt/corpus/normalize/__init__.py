@@ -9,6 +9,10 @@ A normaliser is one object in one module (its function beside it), so adding one
 `register`. A preset (`langadapt.languages`) picks the list per language; the clean config checks
 `clean.normalizers` against `names()` when a recipe is read. Registration order is the order the
 recipe reference lists them in.
+
+The shipped normalisers are registered by name and `module:object` (`Registry.register_deferred`):
+the config and the CLI read the names on every start, and only a clean run imports the normalisers
+themselves (their regexes are compiled at import, pangu and OpenCC when first used).
 """
 
 from __future__ import annotations
@@ -16,12 +20,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langadapt.corpus.normalize.base import Normalizer, Step
-from langadapt.corpus.normalize.convert import OPENCC
-from langadapt.corpus.normalize.punctuation import CJK_PUNCTUATION
-from langadapt.corpus.normalize.spacing import CJK_SPACING, UNIT_SPACING
-from langadapt.corpus.normalize.unicode import CONTROLS, NFC
-from langadapt.corpus.normalize.whitespace import WHITESPACE
-from langadapt.corpus.normalize.width import WIDTH
 from langadapt.errors import UserError
 from langadapt.registry import Registry
 
@@ -44,7 +42,10 @@ def build(names_: list[str], cfg: CleanConfig) -> list[tuple[str, Step]]:
     return [(name, _REGISTRY.get(name).build(cfg)) for name in names_]
 
 
-for _builtin in (NFC, CONTROLS, WIDTH, OPENCC, CJK_PUNCTUATION, CJK_SPACING, UNIT_SPACING, WHITESPACE):
-    register(_builtin)
+for _name, _target in (("nfc", "unicode:NFC"), ("controls", "unicode:CONTROLS"), ("width", "width:WIDTH"),
+                       ("opencc", "convert:OPENCC"), ("cjk_punct", "punctuation:CJK_PUNCTUATION"),
+                       ("cjk_spacing", "spacing:CJK_SPACING"), ("unit_spacing", "spacing:UNIT_SPACING"),
+                       ("whitespace", "whitespace:WHITESPACE")):
+    _REGISTRY.register_deferred(_name, f"{__name__}.{_target}")
 
 __all__ = ["Normalizer", "Step", "build", "names", "register", "unregister"]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pangu
-
 from langadapt.corpus.normalize.base import Normalizer
 from langadapt.corpus.normalize.cjk import CJK, HAN
 
@@ -36,6 +34,8 @@ def cjk_latin_spacing(text: str) -> str:
     # pangu is costly per call; text without any CJK character, or with nothing pangu acts on, cannot change.
     if not _NEEDS_PANGU.search(text) or not _HAS_CJK.search(text):
         return text
+    import pangu  # ~150 ms of regex compiling at import: paid by the first text that needs it, not by every config import
+
     return number_unit_spacing(pangu.space_text(text))
 
 

@@ -14,18 +14,15 @@ An init computes the new rows' starting values and, when it `needs_text`, fits t
 text after the resize (`extend_embeddings` does the resizing, tying and padding for every init).
 The recipe's `tokenizer.init`, the CLI's `--init` choices, `compare_inits` and the init benchmark
 all read `names()`, so an init registered later is accepted by each of them from then on.
+
+The shipped inits are registered by name and `module:object` (`Registry.register_deferred`): reading
+a recipe checks the names, and only the tokenizer stage imports the inits (and their fitting code).
 """
 
 from __future__ import annotations
 
 from langadapt.registry import Registry
 from langadapt.tokenizer.inits.base import InitMethod, NewPieces, spelling_means
-from langadapt.tokenizer.inits.calibrated import Calibrated
-from langadapt.tokenizer.inits.fitted import Fitted
-from langadapt.tokenizer.inits.focus import Focus
-from langadapt.tokenizer.inits.freq_weighted import FreqWeighted
-from langadapt.tokenizer.inits.mean import Mean
-from langadapt.tokenizer.inits.random_rows import Random
 
 _REGISTRY: Registry[InitMethod] = Registry("init", listing="choose one of")
 register = _REGISTRY.register
@@ -38,7 +35,9 @@ def unregister(name: str) -> None:
 
 
 # Registration order is the order the recipe reference, `--init` choices and `compare_inits` use.
-for _builtin in (Mean(), Fitted(), Random(), FreqWeighted(), Focus(), Calibrated()):
-    register(_builtin)
+for _name, _target in (("mean", "mean:MEAN"), ("fitted", "fitted:FITTED"), ("random", "random_rows:RANDOM"),
+                       ("freq-weighted", "freq_weighted:FREQ_WEIGHTED"), ("focus", "focus:FOCUS"),
+                       ("calibrated", "calibrated:CALIBRATED")):
+    _REGISTRY.register_deferred(_name, f"{__name__}.{_target}")
 
 __all__ = ["InitMethod", "NewPieces", "get", "names", "register", "spelling_means", "unregister"]

@@ -16,10 +16,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from langadapt.tokenizer.pieces import TokenizerJson
-
 if TYPE_CHECKING:  # the config module reads the registry, so a runtime import would be a circle
     from langadapt.config.tokenizer import TokenizerConfig
+    from langadapt.tokenizer.pieces import TokenizerJson  # an annotation only: not on the config's import path
 
 
 @dataclass(frozen=True)

@@ -22,3 +22,6 @@ class Calibrated(Mean):
 
     def fit(self, model: Any, decomp: Sequence[Sequence[int]], first_id: int, **inputs: Any) -> dict:
         return calibrate_rows(model, list(map(list, decomp)), first_id, **inputs)
+
+
+CALIBRATED = Calibrated()  # the registered instance (`langadapt.tokenizer.inits`)

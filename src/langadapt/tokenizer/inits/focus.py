@@ -59,3 +59,6 @@ class Focus(InitMethod):
             mix = sparsemax(sims / TEMPERATURE)
             rows[k] = (mix[:, None] * base_rows[cand]).sum(0)
         return rows
+
+
+FOCUS = Focus()  # the registered instance (`langadapt.tokenizer.inits`)

@@ -29,3 +29,6 @@ class FreqWeighted(InitMethod):
             return [w / norm for w in raw]
 
         return spelling_means(matrix, new.decomp, weights)
+
+
+FREQ_WEIGHTED = FreqWeighted()  # the registered instance (`langadapt.tokenizer.inits`)

@@ -16,3 +16,6 @@ class Mean(InitMethod):
 
     def rows(self, matrix: Any, new: NewPieces) -> Any:
         return spelling_means(matrix, new.decomp)
+
+
+MEAN = Mean()  # the registered instance (`langadapt.tokenizer.inits`)

@@ -18,3 +18,6 @@ class Random(InitMethod):
 
         gen = torch.Generator().manual_seed(new.seed)
         return torch.randn((len(new.pieces), matrix.shape[1]), generator=gen) * new.std
+
+
+RANDOM = Random()  # the registered instance (`langadapt.tokenizer.inits`)

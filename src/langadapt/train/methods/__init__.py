@@ -12,16 +12,15 @@ A method prepares the loaded model (what trains), merges it for export, estimate
 `langadapt plan` and labels the model card. Everything else (loading, precision, long context,
 optimiser groups) is shared in `langadapt.train.loading`. The recipe's `method` field is checked
 against `names()` when a recipe is read, so a method registered later is accepted from then on.
+
+The shipped methods are registered by name and `module:object` (`Registry.register_deferred`):
+reading a recipe checks the names, and only the code that trains, plans or exports imports them.
 """
 
 from __future__ import annotations
 
 from langadapt.registry import Registry
 from langadapt.train.methods.base import MemoryEstimate, TrainingMethod
-from langadapt.train.methods.embeddings import Embeddings
-from langadapt.train.methods.full import Full
-from langadapt.train.methods.lora import Lora
-from langadapt.train.methods.qlora import QLora
 
 _REGISTRY: Registry[TrainingMethod] = Registry("training method")
 register = _REGISTRY.register
@@ -41,7 +40,8 @@ def label(name: str | None) -> str:
 
 
 # Registration order is the order the recipe reference and `--method` choices list them in.
-for _builtin in (Full(), Lora(), QLora(), Embeddings()):
-    register(_builtin)
+for _name, _target in (("full", "full:FULL"), ("lora", "lora:LORA"), ("qlora", "qlora:QLORA"),
+                       ("embeddings", "embeddings:EMBEDDINGS")):
+    _REGISTRY.register_deferred(_name, f"{__name__}.{_target}")
 
 __all__ = ["MemoryEstimate", "TrainingMethod", "find", "get", "label", "names", "register", "unregister"]

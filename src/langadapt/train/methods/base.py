@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langadapt.models.archs import Arch
+if TYPE_CHECKING:  # annotations only: the config reads this registry, and must not load the model code
+    from langadapt.models.archs import Arch
 
 TRAINED_BYTES = 16  # fp32 weight + fp32 gradient + two fp32 AdamW moments
 

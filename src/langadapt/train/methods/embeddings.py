@@ -29,3 +29,6 @@ class Embeddings(TrainingMethod):
     def trainable_parameters(self, arch: Arch, cfg, vocab: int, new_tokens: int) -> int:
         rows = new_row_parameters(arch, cfg, new_tokens) if new_tokens else 0
         return rows + modules_to_save_parameters(arch, cfg, vocab)
+
+
+EMBEDDINGS = Embeddings()  # the registered instance (`langadapt.train.methods`)

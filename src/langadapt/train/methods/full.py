@@ -28,3 +28,6 @@ class Full(TrainingMethod):
         if num_gpus > 1 and strategy not in ("zero3", "fsdp"):
             hints.append("hardware.strategy=fsdp (shards weights, gradients and optimizer state)")
         return hints + ["method=lora"]
+
+
+FULL = Full()  # the registered instance (`langadapt.train.methods`)

@@ -52,3 +52,6 @@ class Lora(TrainingMethod):
 
     def hints(self, strategy: str, num_gpus: int) -> list[str]:
         return ["method=qlora"]
+
+
+LORA = Lora()  # the registered instance (`langadapt.train.methods`)

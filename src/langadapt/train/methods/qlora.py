@@ -44,3 +44,6 @@ class QLora(Lora):
 
     def hints(self, strategy: str, num_gpus: int) -> list[str]:
         return []
+
+
+QLORA = QLora()  # the registered instance (`langadapt.train.methods`)
