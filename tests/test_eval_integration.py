@@ -51,3 +51,18 @@ def test_chat_generation_answers(smollm2):
                                GenerationConfig(temperature=0.0, max_new_tokens=8), batch_size=2)
     assert "paris" in answers[0].lower()
     assert answers[1]
+
+
+def test_stopping_at_the_stop_string_gives_the_same_answers(smollm2):
+    """Generation ends at the stop string (sooner) and gives the answers it gave when cut afterwards."""
+    from langadapt.eval.generate import cut_at_stop, generate_answers
+
+    model, tok = smollm2
+    prompts = ["Describe a cat in two sentences.", "List three colours, comma separated."]
+    full = generate_answers(model, tok, prompts, GenerationConfig(temperature=0.0, max_new_tokens=24), batch_size=2)
+    stop = next(ch for a in full for ch in a[len(a) // 2:] if ch.isalnum())  # one the model writes mid-answer
+    stopped = generate_answers(model, tok, prompts, GenerationConfig(temperature=0.0, max_new_tokens=24, stop=[stop]),
+                               batch_size=2)
+    assert stopped == [cut_at_stop(a, [stop]).strip() for a in full]
+    assert sum(map(len, stopped)) < sum(map(len, full))
+

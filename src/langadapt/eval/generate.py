@@ -47,6 +47,11 @@ def generate_answers(model: Any, tokenizer: Any, prompts: Sequence[str], gen: Ge
     if gen.seed is not None:
         torch.manual_seed(gen.seed)
     kwargs = gen.to_hf_kwargs()
+    stops = [s for s in gen.stop if s]
+    if stops:
+        # Stop a batch once every row has passed a stop string instead of running to max_new_tokens:
+        # the answer is cut at the first stop anyway (cut_at_stop), so the text is the same, sooner.
+        kwargs.update(stop_strings=stops, tokenizer=tokenizer)
     device = next(model.parameters()).device
     # Similar lengths together: less padding; results are put back in the caller's order.
     order = sorted(range(len(rendered)), key=lambda i: len(rendered[i]))
