@@ -77,7 +77,6 @@ def run_cell(args, init: str, size: int | str, first_clean: Path | None) -> dict
     from langadapt.pipeline.run import run_recipe
     from langadapt.rundir import RunDir
     from langadapt.stages import stage_metrics
-    from langadapt.tokenizer.vocab_size import planned_training_tokens
 
     overrides = [
         f"name=init-{init}-{size}", f"run_dir={args.run_dir}",
@@ -87,12 +86,9 @@ def run_cell(args, init: str, size: int | str, first_clean: Path | None) -> dict
         "eval.tasks=[heldout-bpc,udhr-bpc]", f"eval.max_chars={args.max_chars}",
         "eval.compare=[base,tokenizer,pretrain]" if first_clean is None else "eval.compare=[tokenizer,pretrain]",
     ]
-    planned = planned_training_tokens(load_recipe(demo_recipe_path(), overrides).pretrain)
-    if size == "auto":
-        # Stated, not left to the stage to derive: the tokenizer stage's fingerprint does not cover the
-        # pretrain section, so a rerun with other --steps would keep a vocabulary sized for the old budget.
-        overrides.append(f"tokenizer.auto_training_tokens={planned}")
     recipe = load_recipe(demo_recipe_path(), overrides)
+    # `auto` sizes for these planned tokens (the tokenizer stage derives them, and its fingerprint covers them)
+    planned = recipe.pretrain.planned_tokens()
     if first_clean is not None:
         # Same corpora and clean settings give the same fingerprint: the first cell's cleaned corpus is reused.
         target = RunDir(recipe.run_path()).manifest_path("clean")

@@ -36,43 +36,6 @@ def longest_new_pieces(tokenizer: Any, first_new_id: int, n: int = 20) -> list[s
     return sorted((t for t in texts if "\ufffd" not in t), key=len, reverse=True)[:n]
 
 
-def nll_per_char(model: Any, tokenizer: Any, texts: Iterable[str], window: int = 512, stride: int = 256,
-                 progress: bool = False) -> float:
-    """Mean negative log-likelihood (nats) per character of `texts`, scored with a sliding window.
-
-    Each text is scored after an end-of-text token so that its first token is predicted too, which
-    keeps tokenizers with different first pieces comparable. Divide by ln 2 for bits per character.
-    """
-    import torch
-    from tqdm import tqdm
-
-    start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-    total_nll, total_chars = 0.0, 0
-    device = next(model.parameters()).device
-    texts = [t for t in texts if t]
-    for text in tqdm(texts, desc="score", disable=not progress):
-        ids = [start] + tokenizer(text, add_special_tokens=False)["input_ids"]
-        scored_until = 1  # position 0 is the start token, never predicted
-        pos = 0
-        while scored_until < len(ids):
-            end = min(pos + window, len(ids))
-            chunk = torch.tensor([ids[pos:end]], device=device)
-            with torch.no_grad():
-                logits = model(chunk).logits[0].float()
-            logp = torch.log_softmax(logits[:-1], dim=-1)
-            targets = chunk[0, 1:]
-            nll = -logp.gather(1, targets[:, None])[:, 0]
-            # Only positions not scored by an earlier window count (they had less context there).
-            first_new = scored_until - pos - 1
-            total_nll += float(nll[first_new:].sum())
-            scored_until = end
-            if end == len(ids):
-                break
-            pos = end - (window - stride)
-        total_chars += len(text)
-    return total_nll / max(total_chars, 1)
-
-
 def bits_per_char(model: Any, tokenizer: Any, texts: Iterable[str], progress: bool = False) -> float:
     """Bits per character of `texts`, by the evaluation stage's scorer so that a run's numbers agree."""
     texts = [t for t in texts if t]

@@ -77,8 +77,3 @@ def choose_size(base: TokenizerJson, learned: LearnedPieces, sample: Sequence[st
               f"characters of training text, {total:,} tokens)")
     return SizeChoice(new_tokens=keep, learned=len(learned.new_pieces), training_tokens=training_tokens,
                       min_occurrences=min_occurrences, sample_chars=sample_chars, sample_tokens=total, reason=reason)
-
-
-def planned_training_tokens(pretrain: object) -> int | None:
-    """Tokens the pretrain stage will see when its config fixes them (max_steps); None for time budgets."""
-    return pretrain.planned_tokens()
