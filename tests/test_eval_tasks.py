@@ -148,3 +148,24 @@ def test_answer_bits_score_the_reference_after_the_generation_prompt(tiny):
     assert scores["next-line"]["answer_bpc"] == pytest.approx(bits[0][0] / 6)
     assert scores["translate"]["answer_bpc"] == pytest.approx(bits[1][0] / 2)  # pooled over the one scored item
     assert scores["average"]["answer_bpc"] == pytest.approx((bits[0][0] / 6 + bits[1][0] / 2) / 2)
+
+
+def test_bpc_only_models_skip_generation_tasks(tmp_path, tiny_model_dir):
+    """eval.bpc_only: the untrained extended model gets bits per character, not answers to score."""
+    from langadapt.config.evaluation import EvalConfig
+    from langadapt.eval.runner import evaluate, summary_metrics
+
+    bpc = write_jsonl(tmp_path / "text.jsonl", [{"text": "Every sentence here is scored.", "language": "en"}])
+    gen = write_jsonl(tmp_path / "qa.jsonl", [{"instruction": "Say hi", "reference": "hi"}])
+    cfg = EvalConfig(max_examples=1, generation=GenerationConfig(temperature=0.0, max_new_tokens=2))
+    assert cfg.bpc_only == ["tokenizer"]
+    models = {"base": str(tiny_model_dir), "tokenizer": str(tiny_model_dir)}
+    results = evaluate(models, [str(bpc), str(gen)], cfg, progress=False, log=lambda m: None)
+    assert set(results["tasks"]["text"]["scores"]) == {"base", "tokenizer"}
+    assert set(results["tasks"]["qa"]["scores"]) == {"base"}
+    # the same model under both labels: the bits per character agree
+    scores = results["tasks"]["text"]["scores"]
+    assert scores["base"]["en"]["bits_per_char"] == scores["tokenizer"]["en"]["bits_per_char"]
+    assert "qa" in summary_metrics(results)["tasks"]
+    everything = evaluate(models, [str(gen)], cfg.model_copy(update={"bpc_only": []}), progress=False, log=lambda m: None)
+    assert set(everything["tasks"]["qa"]["scores"]) == {"base", "tokenizer"}

@@ -150,6 +150,8 @@ class ExportMetrics(StageMetrics):
     REQUIRED = ("version",)
     version: str | None = None
     source_reason: str | None = None
+    source_stage: str | None = None
+    """The training stage whose model was exported (its merged adapter when it has one)."""
     dtype: str | None = None
     merged: bool | None = None
     format: str | None = None

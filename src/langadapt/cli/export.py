@@ -83,7 +83,7 @@ def _recipe(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     # deferred: the export stage's code (cards, merge, GGUF) is for running; `langadapt --help` builds every parser
     from langadapt.export.build import ExportJob
-    from langadapt.export.stage import CHANGELOG_STORE, chosen_stages, export, export_source, heldout_texts
+    from langadapt.export.stage import CHANGELOG_STORE, export, export_choice, heldout_texts
     from langadapt.outdir import guard_output
     from langadapt.rundir import RunDir
     from langadapt.stages import StageContext
@@ -94,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = _config(args, recipe)
     if recipe is not None:
         recipe.export = cfg
-    manifests, heldout, store, reason = {}, [], None, ""
+    manifests, heldout, store, reason, stage = {}, [], None, "", None
     model, adapter = args.model, args.adapter
     if args.run_dir:
         run_dir = RunDir(args.run_dir)
@@ -107,14 +107,14 @@ def main(args: argparse.Namespace) -> int:
         # the run's newest model, chosen as the pipeline's export stage chooses it
         ctx = StageContext(recipe=recipe, out_dir=Path(args.out), run_dir=run_dir, artifacts=artifacts)
         if model is None and adapter is None:
-            model, adapter = export_source(ctx)
-            reason = chosen_stages(ctx)[1]
+            choice = export_choice(ctx)
+            model, adapter, reason, stage = choice.model, choice.adapter, choice.reason, choice.stage
         heldout = heldout_texts(artifacts.get("clean.heldout"), cfg.verify_texts)
         store = run_dir.root / CHANGELOG_STORE
     guard_output(args.out, "export", overwrite=args.overwrite, inputs=[model, adapter, args.run_dir])
     job = ExportJob(out=Path(args.out), model=model, adapter=adapter, config=cfg, recipe=recipe,
                     manifests=manifests, heldout=heldout, changelog_store=store)
-    result, record = export(job, reason)
+    result, record = export(job, reason, stage)
     print(f"exported v{record['version']} to {result.outputs['export']} ({record.get('format')}, card {result.outputs['card']})")
     for what, check in (record.get("verification") or {}).items():
         print(f"  check {what}: max logit difference {check['max_abs_diff']:.3g} "

@@ -34,6 +34,7 @@ class EvalConfig(Section):
     tasks: list[str] = Field(default_factory=lambda: ["udhr-bpc"], description=f"Registered task names ({', '.join(eval_tasks.names())}, and those a registered task kind brings) or task files (YAML/JSONL); lm-evaluation-harness task names with backend lm-eval.")
     languages: list[str] | None = Field(None, description=f"Languages for bits per character and translation (default: the recipe's languages plus its base language; on the command line: {', '.join(languages.udhr_defaults())}).")
     compare: list[str] = Field(default_factory=lambda: ["base", "tokenizer", "pretrain", "sft"], description="Models to score side by side: the base and the output of each listed stage that ran.")
+    bpc_only: list[str] = Field(default_factory=lambda: ["tokenizer"], description="Models of `compare` scored on bits-per-character tasks only, not on generation or multiple choice: the model right after the tokenizer stage is untrained, and its bits per character already say how far its new rows start from the base.")
     backend: Literal["native", "lm-eval"] = Field("native", description="`native` runs langadapt's tasks; `lm-eval` hands the tasks to lm-evaluation-harness.")
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = Field("fp32", description="Dtype models are loaded in for evaluation (fp32 on CPU).")
     load_in: Literal["8bit", "4bit"] | None = Field(None, description="Load the models with 8-bit or 4-bit weights (bitsandbytes; needs a CUDA GPU) to fit larger models in memory.")

@@ -62,7 +62,8 @@ def evaluate(models: dict[str, str], task_names: Sequence[str], cfg: EvalConfig,
         log(f"[eval] {label}: loading {ref}")
         model = load_model(ref, dtype=cfg.dtype, device=_device(), merge_adapter=True, quantization=cfg.load_in)
         tokenizer = load_tokenizer(ref)
-        per_model[label] = evaluate_model(model, tokenizer, tasks, cfg, progress)
+        chosen = [t for t in tasks if t.kind == "bpc"] if label in cfg.bpc_only else tasks
+        per_model[label] = evaluate_model(model, tokenizer, chosen, cfg, progress)
         del model
         gc.collect()
     results = collect(models, tasks, per_model, cfg)
@@ -85,7 +86,9 @@ def collect(models: dict[str, str], tasks: Sequence[Task], per_model: dict[str, 
         if task.groups:
             entry["groups"] = dict(task.groups)
         for label, results in per_model.items():
-            r = results[task.name]
+            r = results.get(task.name)
+            if r is None:  # a task this model was not scored on (eval.bpc_only)
+                continue
             entry["scores"][label] = r["scores"]
             entry["seconds"][label] = r["seconds"]
             if "examples" in r:

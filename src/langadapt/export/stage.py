@@ -8,6 +8,7 @@ from every manifest of the run.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from langadapt.export.build import ExportJob, run_export
@@ -31,16 +32,33 @@ def chosen_stages(ctx: StageContext) -> tuple[list[str], str]:
     return ["sft", "pretrain"], "the last training stage"
 
 
-def export_source(ctx: StageContext) -> tuple[str, str | None]:
-    """(model, adapter) to export: the chosen training stage's base and adapter, or its full weights."""
-    for stage in chosen_stages(ctx)[0]:
+@dataclass(frozen=True)
+class ExportChoice:
+    """What the export stage ships: the model (a LoRA stage's base when `adapter` is set), the
+    training stage it comes from, and why that stage."""
+    model: str
+    adapter: str | None
+    stage: str | None
+    reason: str
+
+
+def export_choice(ctx: StageContext) -> ExportChoice:
+    """The chosen training stage's base and adapter, or its full weights (export.source)."""
+    stages, reason = chosen_stages(ctx)
+    for stage in stages:
         if f"{stage}.model" not in ctx.artifacts:
             continue
         adapter = ctx.artifact(f"{stage}.adapter")
         if adapter and (Path(adapter) / "adapter_config.json").is_file():
-            return ctx.latest_model(before=stage), adapter
-        return ctx.artifacts[f"{stage}.model"], None
-    return ctx.latest_model(), None
+            return ExportChoice(ctx.latest_model(before=stage), adapter, stage, reason)
+        return ExportChoice(ctx.artifacts[f"{stage}.model"], None, stage, reason)
+    return ExportChoice(ctx.latest_model(), None, None, reason)
+
+
+def export_source(ctx: StageContext) -> tuple[str, str | None]:
+    """(model, adapter) to export: the chosen training stage's base and adapter, or its full weights."""
+    choice = export_choice(ctx)
+    return choice.model, choice.adapter
 
 
 def heldout_texts(path: str | None, limit: int) -> list[str]:
@@ -60,7 +78,7 @@ def heldout_texts(path: str | None, limit: int) -> list[str]:
     return texts
 
 
-def export(job: ExportJob, source_reason: str = "") -> tuple[StageResult, dict]:
+def export(job: ExportJob, source_reason: str = "", source_stage: str | None = None) -> tuple[StageResult, dict]:
     """Merge, verify, write the card (and the GGUF file when asked): the one export path of
     `langadapt run` (through `run`) and `langadapt export` (which may have no recipe or run folder,
     so it builds the ExportJob from its flags and calls this). Returns the result and the export record."""
@@ -75,6 +93,7 @@ def export(job: ExportJob, source_reason: str = "") -> tuple[StageResult, dict]:
     info = record.get("info") or {}
     metrics = {
         "source_reason": source_reason,
+        "source_stage": source_stage,
         "version": record["version"],
         "dtype": cfg.dtype if cfg.merge else None,
         "merged": record["merged"],
@@ -102,8 +121,8 @@ def export(job: ExportJob, source_reason: str = "") -> tuple[StageResult, dict]:
 
 def run(ctx: StageContext) -> StageResult:
     cfg = ctx.recipe.export
-    model, adapter = export_source(ctx)
-    job = ExportJob(out=ctx.out_dir / "model", model=model, adapter=adapter, config=cfg, recipe=ctx.recipe,
+    choice = export_choice(ctx)
+    job = ExportJob(out=ctx.out_dir / "model", model=choice.model, adapter=choice.adapter, config=cfg, recipe=ctx.recipe,
                     manifests=ctx.run_dir.manifests(), heldout=heldout_texts(ctx.artifact("clean.heldout"), cfg.verify_texts),
                     changelog_store=ctx.run_dir.root / CHANGELOG_STORE)
-    return export(job, chosen_stages(ctx)[1])[0]
+    return export(job, choice.reason, choice.stage)[0]

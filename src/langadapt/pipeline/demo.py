@@ -100,7 +100,8 @@ def print_summary(recipe: Recipe) -> None:
                 lines.append(f"{task} {metric}: {row}")
     export = manifests.get("export", {}).get("outputs", {}).get("export")
     if export and exp and exp.source_reason:
-        lines.append(f"exported: {exp.source_model} ({exp.source_reason})")
+        what = f"the {exp.source_stage} model" if exp.source_stage else exp.source_model
+        lines.append(f"exported: {what} ({exp.source_reason})")
     if export:
         lines += ["", "talk to the result:", f"  langadapt chat {export}", f"  langadapt serve {export}"]
     console.print("\n".join(lines))
