@@ -1,6 +1,7 @@
 """Every init x every vocabulary size, right after extension and after the same CPT budget, per held-out text.
 
     .venv/bin/python bench/bench_init_training.py        # full grid: every registered init x 1000,4000,8000,auto, 40 steps
+    .venv/bin/python bench/bench_init_training.py --inits mean --new-tokens 2000 --steps 89   # the demo's cell and its baseline
     .venv/bin/python bench/bench_init_training.py --inits mean --new-tokens 300,auto --steps 2 \\
         --max-chars 300 --run-dir /tmp/bench-init-smoke  # a cheap end-to-end check (a few minutes)
 
@@ -9,7 +10,8 @@ corpus, cleaned by the first cell and reused by the others; LoRA CPT with the ne
 data order and seed), the tokenizer extended by `new_tokens` learned pieces (`auto`: the recipe's rule,
 sized for exactly this cell's planned CPT tokens, steps x batch x accumulation x sequence length) and
 the new rows started by `init`, then trains exactly `--steps` optimiser steps: every cell sees the same
-number of training tokens. Scored in bits per character (tokenizer-independent) for the base model,
+number of training tokens. After the grid, the baseline cell (`--no-baseline` skips it) runs the same CPT
+with the base tokenizer and no new pieces: what the extension has to beat, measured in the same run. Scored in bits per character (tokenizer-independent) for the base model,
 right after extension and after the budget, on held-out text never trained on, per source: modern prose
 (zh-tw-help, zh-tw-man, zh-tw-prose, each reported, and their simple mean, each source counting once as
 in the pipeline's `heldout_bpc`), poems (tang-poems + song-poems, simple mean), UDHR zh-Hant and UDHR en.
@@ -34,6 +36,7 @@ TARGET, ENGLISH = "zh-Hant", "en"  # the demo recipe's language and its base lan
 POEMS = ("tang-poems", "song-poems")
 GROUPS = ("modern prose", "poems", f"UDHR {TARGET}", f"UDHR {ENGLISH}")
 STAGES = {"extended": "tokenizer", "after_cpt": "pretrain"}  # eval labels of the models scored per cell
+NO_EXTENSION = "base tokenizer"  # the baseline cell's init label: the same CPT steps, no new pieces
 
 
 def _init_list(value: str) -> list[str]:
@@ -61,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--steps", type=int, default=40, help="CPT optimiser steps, the same for every cell (4 x 256 tokens each)")
     ap.add_argument("--max-chars", type=int, default=4000, help="characters scored per held-out source and UDHR text")
     ap.add_argument("--run-dir", default="runs/bench-init", help="one run folder per cell, and the table, JSON and chart")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
+                    help="skip the baseline cell (the same CPT on the base tokenizer, no new pieces)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     return ap
 
@@ -78,13 +83,15 @@ def run_cell(args, init: str, size: int | str, first_clean: Path | None) -> dict
     from langadapt.rundir import RunDir
     from langadapt.stages import stage_metrics
 
+    extension = init != NO_EXTENSION
     overrides = [
-        f"name=init-{init}-{size}", f"run_dir={args.run_dir}",
-        f"tokenizer.init={init}", f"tokenizer.new_tokens={size}",
+        f"name=init-{init}-{size}" if extension else "name=no-extension", f"run_dir={args.run_dir}",
+        *([f"tokenizer.init={init}", f"tokenizer.new_tokens={size}"] if extension else ["tokenizer.enabled=false"]),
         "sft.enabled=false", "export.enabled=false",
         "pretrain.max_minutes=null", f"pretrain.max_steps={args.steps}",
         "eval.tasks=[heldout-bpc,udhr-bpc]", f"eval.max_chars={args.max_chars}",
-        "eval.compare=[base,tokenizer,pretrain]" if first_clean is None else "eval.compare=[tokenizer,pretrain]",
+        "eval.compare=[base,tokenizer,pretrain]" if first_clean is None
+        else "eval.compare=[tokenizer,pretrain]" if extension else "eval.compare=[pretrain]",
     ]
     recipe = load_recipe(demo_recipe_path(), overrides)
     # `auto` sizes for these planned tokens (the tokenizer stage derives them, and its fingerprint covers them)
@@ -99,17 +106,18 @@ def run_cell(args, init: str, size: int | str, first_clean: Path | None) -> dict
     rundir = RunDir(recipe.run_path())
     manifests = rundir.manifests()
     tok, ev, pre = (stage_metrics(manifests, s) for s in ("tokenizer", "eval", "pretrain"))
-    choice = ((read_extension(manifests["tokenizer"]["outputs"]["model"]) or {}).get("stats") or {}).get("size_choice")
+    choice = ((read_extension(manifests["tokenizer"]["outputs"]["model"]) or {}).get("stats") or {}).get("size_choice") \
+        if extension else None
     if size == "auto" and (not choice or choice.get("training_tokens") != planned):
         raise SystemExit(f"{recipe.name}: auto sized for {choice and choice.get('training_tokens')} training tokens, "
                          f"the cell plans {planned}")
     if ev.bpc_task != "udhr-bpc":
         raise SystemExit(f"{recipe.name}: the eval's bpc table is {ev.bpc_task}, not udhr-bpc")
-    return {"init": init, "new_tokens": size, "pieces": tok.added_tokens, "size_choice": choice,
+    return {"init": init, "new_tokens": size, "pieces": tok.added_tokens if tok else 0, "size_choice": choice,
             "planned_cpt_tokens": planned, "cpt_tokens": pre.extra.get("train_tokens"), "steps": pre.global_step,
             "wall_s": round(time.perf_counter() - started, 1),
-            "tokens_per_char_by_source": {"base": tok.tokens_per_char_by_source_before,
-                                          "extended": tok.tokens_per_char_by_source_after},
+            "tokens_per_char_by_source": {"base": tok.tokens_per_char_by_source_before if tok else None,
+                                          "extended": tok.tokens_per_char_by_source_after if tok else None},
             "heldout_bpc_by_source": ev.heldout_bpc_by_source or {}, "heldout_sources": ev.heldout_sources or {},
             "udhr_bpc": ev.bpc or {}, "clean_manifest": str(rundir.manifest_path("clean"))}
 
@@ -169,7 +177,8 @@ def plot(rows: list[dict], base: dict, sizes: list, path: Path) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(15, 8))
     panels = list(axes.flat)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    names = list(dict.fromkeys(r["init"] for r in rows))
+    names = list(dict.fromkeys(r["init"] for r in rows if r["init"] != NO_EXTENSION))
+    baseline = next((r for r in rows if r["init"] == NO_EXTENSION), None)
     cell = {(r["init"], r["new_tokens"]): r for r in rows}
 
     def value(init, size, *keys):
@@ -186,6 +195,9 @@ def plot(rows: list[dict], base: dict, sizes: list, path: Path) -> None:
                     alpha=0.7, label=f"{init}: right after extension")
         if base.get(group) is not None:
             ax.axhline(base[group], color="black", linestyle=":", label="base model")
+        if baseline is not None and baseline["after_cpt"].get(group) is not None:
+            ax.axhline(baseline["after_cpt"][group], color="red", linestyle="-.",
+                       label="base tokenizer, the same CPT (no new pieces)")
         ax.set_title(f"{group}: bits per character")
     ax = panels[len(GROUPS)]
     ax.plot(xs, [value(names[0], s, "tokens_per_char_prose") for s in sizes], "-o", color="black", label="extended")
@@ -203,6 +215,26 @@ def plot(rows: list[dict], base: dict, sizes: list, path: Path) -> None:
     plt.close(fig)
 
 
+def summarise_rows(rows: list[dict]) -> tuple[list[str], dict]:
+    """Add each row's group figures and ratios in place; return the prose sources and the base's figures."""
+    first = rows[0]
+    prose = [s for s, meta in first["heldout_sources"].items() if meta.get("language") == TARGET and s not in POEMS]
+    base = summarise(first, "base", prose)
+    base["tokens_per_char"] = _mean((first["tokens_per_char_by_source"]["base"] or {}).get(s) for s in prose)
+    for r in rows:
+        if r["init"] == NO_EXTENSION:  # nothing is extended: "right after extension" is the base itself
+            r["extended"] = {k: v for k, v in base.items() if k != "tokens_per_char"}
+            r["after_cpt"] = summarise(r, STAGES["after_cpt"], prose)
+            r["tokens_per_char_prose"] = base["tokens_per_char"]
+        else:
+            for key, model in STAGES.items():
+                r[key] = summarise(r, model, prose)
+            r["tokens_per_char_prose"] = _mean((r["tokens_per_char_by_source"]["extended"] or {}).get(s) for s in prose)
+        r["ratio_to_base"] = {key: {g: r[key][g] / base[g] if r[key][g] and base[g] else None for g in GROUPS}
+                              for key in STAGES}
+    return prose, base
+
+
 def main() -> None:
     args = build_parser().parse_args()
     args.inits = args.inits or inits.names()
@@ -212,24 +244,15 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     rows, clean = [], None
-    for init in args.inits:
-        for size in args.new_tokens:
-            row = run_cell(args, init, size, clean)
-            clean = clean or Path(row["clean_manifest"])
-            rows.append(row)
-            print(f"[bench] {init} {size}: {row['pieces']} pieces, {row['cpt_tokens']} CPT tokens, {row['wall_s']:.0f} s",
-                  flush=True)
+    cells = [(init, size) for init in args.inits for size in args.new_tokens]
+    for init, size in cells + ([(NO_EXTENSION, 0)] if args.baseline else []):
+        row = run_cell(args, init, size, clean)
+        clean = clean or Path(row["clean_manifest"])
+        rows.append(row)
+        print(f"[bench] {init} {size}: {row['pieces']} pieces, {row['cpt_tokens']} CPT tokens, {row['wall_s']:.0f} s",
+              flush=True)
 
-    first = rows[0]
-    prose = [s for s, meta in first["heldout_sources"].items() if meta.get("language") == TARGET and s not in POEMS]
-    base = summarise(first, "base", prose)
-    base["tokens_per_char"] = _mean((first["tokens_per_char_by_source"]["base"] or {}).get(s) for s in prose)
-    for r in rows:
-        for key, model in STAGES.items():
-            r[key] = summarise(r, model, prose)
-        r["tokens_per_char_prose"] = _mean((r["tokens_per_char_by_source"]["extended"] or {}).get(s) for s in prose)
-        r["ratio_to_base"] = {key: {g: r[key][g] / base[g] if r[key][g] and base[g] else None for g in GROUPS}
-                              for key in STAGES}
+    prose, base = summarise_rows(rows)
     out = Path(args.run_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, chart = out / "bench_init_training.json", out / "bench_init_training.png"

@@ -17,8 +17,11 @@ from langadapt.errors import UserError
 
 # Largest allowed |merged - reference| as a share of the reference's largest |logit|. Rounding
 # weights to 8 (bf16) or 11 (fp16) mantissa bits moves logits by a few tenths of a percent per
-# layer stack; a missed merge or a dropped matrix moves them by whole units.
-TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "bf16": 6e-2}
+# layer stack; a missed merge or a dropped matrix moves them by whole units. fp32 rounding alone is
+# not negligible either: the demo's SFT adapter merged into SmolLM2-135M (whose few very large
+# activations magnify it) moved logits by 1.5e-4 of the largest in fp32, 5.6e-8 in float64, so the
+# merge was right and the fp32 bound is 1e-3, still far below what a wrong merge does.
+TOLERANCE = {"fp32": 1e-3, "fp16": 2e-2, "bf16": 6e-2}
 
 # Used when no held-out text is at hand: several scripts, so rows of added tokens are likely hit.
 DEFAULT_TEXTS = (
