@@ -69,3 +69,19 @@ def test_judge_results_summary(judge_url):
     summary = out["summary"]["gen: sft vs base"]
     assert (summary["win"], summary["tie"], summary["loss"], summary["n"]) == (1, 1, 1, 3)
     assert len(out["details"]["gen: sft vs base"]) == 3
+
+
+def test_judge_key_goes_only_where_it_belongs():
+    """OPENAI_API_KEY (the default api_key_env) reaches only api.openai.com; no key over plain http to another host."""
+    from langadapt.errors import UserError
+    from langadapt.eval.judge import Judge, judge_api_key
+
+    env = {"OPENAI_API_KEY": "sk-openai", "JUDGE_KEY": "sk-judge"}
+    assert judge_api_key("https://api.openai.com/v1", "OPENAI_API_KEY", env) == "sk-openai"
+    assert judge_api_key("http://127.0.0.1:8000/v1", "OPENAI_API_KEY", env) is None
+    assert judge_api_key("https://judge.example.org/v1", "OPENAI_API_KEY", env) is None
+    assert judge_api_key("https://judge.example.org/v1", "JUDGE_KEY", env) == "sk-judge"
+    assert judge_api_key("https://judge.example.org/v1", "UNSET_KEY", env) is None
+    with pytest.raises(UserError, match="plain http"):
+        Judge("http://judge.example.org/v1", "m", api_key="sk-judge")
+    Judge("http://127.0.0.1:8000/v1", "m", api_key="sk-judge")  # this machine: allowed

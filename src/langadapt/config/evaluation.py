@@ -19,7 +19,7 @@ TASK_FILE_SUFFIXES = (".jsonl", ".yaml", ".yml")
 class JudgeSettings(Section):
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint of the judge model, e.g. `http://127.0.0.1:8000/v1`; unset disables the judge.")
     model: str | None = Field(None, description="Judge model name at that endpoint.")
-    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the judge's API key (may be unset for local servers).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the judge's API key (may be unset for local servers). OPENAI_API_KEY, the default, is only sent to https://api.openai.com; a key is never sent over plain http to another machine.")
     template: str | None = Field(None, description="Judge prompt template file (default: the built-in pairwise template).")
     max_examples: int = Field(50, ge=1, description="Most answer pairs sent to the judge per generation task.")
     timeout: float = Field(120.0, gt=0, description="Seconds to wait for one judge reply.")

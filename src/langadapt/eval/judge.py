@@ -10,17 +10,27 @@ only when both orders agree, a split verdict is a tie. The judge's reasons are k
 orders so a person can check them. The prompt is a template file (`templates/pairwise.txt` by
 default) with `[system]` and `[user]` parts and `$question`, `$reference_block`, `$answer_a`,
 `$answer_b` placeholders.
+
+The judge's key goes where the data client's does and nowhere else (`data/llm_client.py`): no key
+over plain http to another machine, and OPENAI_API_KEY, the default `eval.judge.api_key_env`, only to
+https://api.openai.com, because that variable is usually set for OpenAI and must not reach whatever
+server `eval.judge.base_url` names. Another variable named in `api_key_env` is sent to that server.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
 from string import Template
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlsplit
 
+from langadapt.data.llm_client import OPENAI_HOST, check_endpoint
 from langadapt.errors import UserError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATE = Path(__file__).parent / "templates" / "pairwise.txt"
 _VERDICT = re.compile(r"\[\[\s*([ABC])\s*\]\]")
@@ -48,6 +58,7 @@ class Judge:
 
         if not base_url or not model:
             raise UserError("the LLM judge needs both a base URL and a model name (eval.judge.base_url, eval.judge.model)")
+        check_endpoint(base_url, bool(api_key))
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
@@ -96,11 +107,25 @@ def summarise(outcomes: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "consistent": sum(o["consistent"] for o in outcomes)}
 
 
+def judge_api_key(base_url: str, api_key_env: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The key sent to the judge: the variable `api_key_env` names, except that OPENAI_API_KEY goes only
+    to https://api.openai.com (see the module docstring)."""
+    env = os.environ if environ is None else environ
+    key = env.get(api_key_env) or None
+    if key and api_key_env == "OPENAI_API_KEY":
+        parts = urlsplit(base_url)
+        if not (parts.scheme == "https" and (parts.hostname or "").lower() == OPENAI_HOST):
+            log.warning("OPENAI_API_KEY is set but is only sent to https://%s; the judge at %s gets no key "
+                        "(name the variable that holds its key in eval.judge.api_key_env)", OPENAI_HOST, parts.hostname)
+            return None
+    return key
+
+
 def judge_results(results: dict[str, Any], settings: Any, progress: bool = True) -> dict[str, Any]:
     """Judge every model's generation answers against the first model's (the reference column)."""
     labels = list(results["models"])
     reference_label = labels[0]
-    judge = Judge(settings.base_url, settings.model, os.environ.get(settings.api_key_env), settings.template,
+    judge = Judge(settings.base_url, settings.model, judge_api_key(settings.base_url, settings.api_key_env), settings.template,
                   timeout=settings.timeout)
     summary: dict[str, Any] = {}
     details: dict[str, Any] = {}
