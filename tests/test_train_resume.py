@@ -205,3 +205,15 @@ def test_resume_flag_reaches_the_config(flags, value):
         recipe = recipe_from_dict({"name": "t", "base_model": "m", "languages": ["und"]}, "<test>",
                                   collect_config_flags(args))
         assert getattr(recipe, stage).resume == value
+
+
+def test_an_override_after_a_bare_resume_stays_an_override():
+    """`pretrain --resume pretrain.max_steps=3`: the override is not read as --resume's value."""
+    from langadapt.cli.main import build_parser, parse_args
+
+    args = parse_args(build_parser(), ["pretrain", "--model", "m", "--resume", "pretrain.max_steps=3", "pretrain.seed=5"])
+    assert args.cfg__pretrain__resume == "true"
+    assert sorted(args.overrides) == ["pretrain.max_steps=3", "pretrain.seed=5"]
+    assert parse_args(build_parser(), ["sft", "--model", "m", "--resume", "force", "sft.seed=5"]).cfg__sft__resume == "force"
+    with pytest.raises(SystemExit):
+        parse_args(build_parser(), ["pretrain", "--model", "m", "--resume", "maybe"])

@@ -34,16 +34,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> argparse.Namespace:
     args, extra = parser.parse_known_args(argv)
+    # key=value words an optional flag value took (`--resume a.b=1`, cli/train.py) are overrides
+    extra = [*vars(args).pop("stray_overrides", []), *extra]
     # `run recipe.yaml --only sft a.b=1`: argparse has already closed the overrides list when the
     # flag comes between the recipe and the overrides, so key=value words left over join it.
     if extra and isinstance(getattr(args, "overrides", None), list) and all(
             "=" in word and not word.startswith("-") for word in extra):
-        args.overrides.extend(extra)
+        args.overrides = [*args.overrides, *extra]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parse_args(parser, argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2

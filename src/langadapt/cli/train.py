@@ -89,6 +89,23 @@ def _plan(args) -> int:
     return 0
 
 
+RESUME_VALUES = ("true", "false", "force")
+
+
+class ResumeAction(argparse.Action):
+    """`--resume [true|false|force]`. argparse hands an optional value the next word whatever it is, so
+    in `pretrain --resume pretrain.max_steps=9` the override would be read as --resume's value; a
+    key=value word there is kept as an override instead (`main` adds it to `overrides`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if values is not None and values not in RESUME_VALUES:
+            if "=" not in values or values.startswith("-"):
+                parser.error(f"argument --resume: invalid choice: {values!r} (choose from {', '.join(RESUME_VALUES)})")
+            namespace.stray_overrides = [*getattr(namespace, "stray_overrides", []), values]
+            values = None
+        setattr(namespace, self.dest, self.const if values is None else values)
+
+
 def register(sub) -> None:
     for stage, model, help_text in (("pretrain", PretrainConfig, "Continual pretraining (full, LoRA, QLoRA, embeddings)."),
                                     ("sft", SftConfig, "Instruction tuning on Alpaca, ShareGPT or messages data.")):
@@ -103,7 +120,7 @@ def register(sub) -> None:
         add_config_flags(p, model, stage)
         # `resume` is true/false/force, which the generated flags cannot express; same override key.
         p.add_argument("--resume", dest=f"cfg__{stage}__resume", nargs="?", const="true", default=None,
-                       choices=("true", "false", "force"),
+                       action=ResumeAction, metavar="{true,false,force}",
                        help="Continue from the newest checkpoint in --out (default); `force` also when it was written "
                             "with another schedule, seed or base model (the new settings apply from there).")
         p.add_argument("--no-resume", dest=f"cfg__{stage}__resume", action="store_const", const="false",
