@@ -11,8 +11,8 @@ data order and seed), the tokenizer extended by `new_tokens` learned pieces (`au
 sized for exactly this cell's planned CPT tokens, steps x batch x accumulation x sequence length) and
 the new rows started by `init`, then trains exactly `--steps` optimiser steps: every cell sees the same
 number of training tokens. After the grid, the baseline cell (`--no-baseline` skips it) runs the same CPT
-with the base tokenizer and no new pieces: what the extension has to beat, measured in the same run. Scored in bits per character (tokenizer-independent) for the base model,
-right after extension and after the budget, on held-out text never trained on, per source: modern prose
+with the base tokenizer and no new pieces: what the extension has to beat, measured in the same run.
+Scored in bits per character (tokenizer-independent) for the base model, right after extension and after the budget, on held-out text never trained on, per source: modern prose
 (zh-tw-help, zh-tw-man, zh-tw-prose, each reported, and their simple mean, each source counting once as
 in the pipeline's `heldout_bpc`), poems (tang-poems + song-poems, simple mean), UDHR zh-Hant and UDHR en.
 

@@ -46,22 +46,18 @@ def _row(init, size, pieces, scale):
             "udhr_bpc": {m: {"zh-Hant": 5.0, "en": 2.0} for m in ("base", "tokenizer", "pretrain")}}
 
 
-def _baseline_row():
+def _baseline_row(label):
     """The no-extension cell: eval scored only its trained model (no tokenizer stage, no base column)."""
-    row = _row(bench_no_extension(), 0, 0, 0.8)
+    row = _row(label, 0, 0, 0.8)
     row["heldout_bpc_by_source"] = {"pretrain": row["heldout_bpc_by_source"]["pretrain"]}
     row["udhr_bpc"] = {"pretrain": {"zh-Hant": 4.5, "en": 1.9}}
     row["tokens_per_char_by_source"] = {"base": None, "extended": None}
     return row
 
 
-def bench_no_extension() -> str:
-    return "base tokenizer"
-
-
 def test_groups_table_and_chart(bench, tmp_path, capsys):
-    assert bench.NO_EXTENSION == bench_no_extension()
-    rows = [_row("mean", 300, 300, 1.0), _row("mean", "auto", 12, 1.5), _baseline_row()]
+    assert bench.NO_EXTENSION == "base tokenizer"
+    rows = [_row("mean", 300, 300, 1.0), _row("mean", "auto", 12, 1.5), _baseline_row(bench.NO_EXTENSION)]
     prose, base = bench.summarise_rows(rows)
     assert prose == PROSE
     assert base["modern prose"] == pytest.approx((2.0 + 4.0 + 4.0) / 3, abs=1e-4)  # simple mean, each source once

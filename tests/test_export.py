@@ -279,10 +279,10 @@ def test_out_refuses_a_foreign_folder_and_the_input(tiny_model_dir, tmp_path, ca
     assert json.loads((out / "langadapt_export.json").read_text())["version"] == "2"
 
 
-def test_export_source_skips_an_sft_stage_that_did_not_lower_its_validation_loss(tmp_path):
+def test_export_choice_skips_an_sft_stage_that_did_not_lower_its_validation_loss(tmp_path):
     """export.source auto: the last training stage, unless SFT's own validation loss did not go down."""
     from langadapt.config.load import load_recipe
-    from langadapt.export.stage import chosen_stages, export_choice, export_source
+    from langadapt.export.stage import chosen_stages, export_choice
     from langadapt.rundir import RunDir, StageRecord
     from langadapt.stages import StageContext
 
@@ -296,11 +296,15 @@ def test_export_source_skips_an_sft_stage_that_did_not_lower_its_validation_loss
         chosen = recipe.model_copy(update={"export": recipe.export.model_copy(update={"source": source})})
         return StageContext(recipe=chosen, out_dir=tmp_path / "export", run_dir=run, artifacts=artifacts)
 
-    assert export_source(context(5.9, 5.7)) == (str(tmp_path / "sft"), None)
+    def shipped(ctx: StageContext) -> tuple[str, str | None]:
+        choice = export_choice(ctx)
+        return choice.model, choice.adapter
+
+    assert shipped(context(5.9, 5.7)) == (str(tmp_path / "sft"), None)
     stuck = context(5.9, 5.95)
-    assert export_source(stuck) == (str(tmp_path / "cpt"), None)
+    assert shipped(stuck) == (str(tmp_path / "cpt"), None)
     assert "did not lower its validation loss (5.9000 -> 5.9500)" in chosen_stages(stuck)[1]
-    assert export_source(context(5.9, 5.95, source="sft")) == (str(tmp_path / "sft"), None)
+    assert shipped(context(5.9, 5.95, source="sft")) == (str(tmp_path / "sft"), None)
     # the export names the stage it shipped, not only the path it merged from
     assert export_choice(context(5.9, 5.7)).stage == "sft"
     assert export_choice(context(5.9, 5.95)).stage == "pretrain"

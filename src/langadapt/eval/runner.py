@@ -62,7 +62,7 @@ def evaluate(models: dict[str, str], task_names: Sequence[str], cfg: EvalConfig,
         log(f"[eval] {label}: loading {ref}")
         model = load_model(ref, dtype=cfg.dtype, device=_device(), merge_adapter=True, quantization=cfg.load_in)
         tokenizer = load_tokenizer(ref)
-        chosen = [t for t in tasks if t.kind == "bpc"] if label in cfg.bpc_only else tasks
+        chosen = [t for t in tasks if kinds.get(t.kind).bits_per_char] if label in cfg.bpc_only else tasks
         per_model[label] = evaluate_model(model, tokenizer, chosen, cfg, progress)
         del model
         gc.collect()

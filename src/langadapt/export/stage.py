@@ -55,12 +55,6 @@ def export_choice(ctx: StageContext) -> ExportChoice:
     return ExportChoice(ctx.latest_model(), None, None, reason)
 
 
-def export_source(ctx: StageContext) -> tuple[str, str | None]:
-    """(model, adapter) to export: the chosen training stage's base and adapter, or its full weights."""
-    choice = export_choice(ctx)
-    return choice.model, choice.adapter
-
-
 def heldout_texts(path: str | None, limit: int) -> list[str]:
     if not path or not Path(path).is_file():
         return []
