@@ -82,6 +82,8 @@ def test_judge_key_goes_only_where_it_belongs():
     assert judge_api_key("https://judge.example.org/v1", "OPENAI_API_KEY", env) is None
     assert judge_api_key("https://judge.example.org/v1", "JUDGE_KEY", env) == "sk-judge"
     assert judge_api_key("https://judge.example.org/v1", "UNSET_KEY", env) is None
-    with pytest.raises(UserError, match="plain http"):
+    with pytest.raises(UserError, match=r"plain http.*eval\.judge\.base_url"):
         Judge("http://judge.example.org/v1", "m", api_key="sk-judge")
+    with pytest.raises(UserError, match=r"^eval\.judge\.base_url 'judge\.example\.org'"):  # the recipe key, not a flag
+        Judge("judge.example.org", "m")
     Judge("http://127.0.0.1:8000/v1", "m", api_key="sk-judge")  # this machine: allowed

@@ -90,3 +90,17 @@ def test_registered_method_trains_plans_and_labels_the_card(tmp_path, tiny_model
     assert "#### Continual pretraining (`pretrain`, norm gains only)" in card
     assert "`lora.r`" not in card  # LoRA settings belong to the methods that read them
     assert "norm-tuning" in front_matter(CardInputs(name="t", base_model="x", manifests=manifests, folder=tmp_path))
+
+
+def test_full_says_it_does_not_apply_the_new_rows_rate(tiny_model_dir):
+    """method full trains the new rows inside the one embedding matrix: the LoRA section's rate for them is not
+    applied, and the run's notes (metrics.jsonl's start event) say so instead of silently ignoring it."""
+    cfg = _recipe(tiny_model_dir, "pretrain.method=full", "pretrain.learning_rate=1e-4",
+                  "pretrain.lora.embedding_learning_rate=2e-3").pretrain
+    notes: list[str] = []
+    methods.get("full").make_trainable(None, cfg, [10, 11, 12], True, notes)
+    assert notes == ["lora.embedding_learning_rate=0.002 is not applied by method full: its 3 new token rows "
+                     "train with every other weight at learning_rate=0.0001"]
+    quiet: list[str] = []
+    methods.get("full").make_trainable(None, cfg, [], True, quiet)  # no new rows: nothing to say
+    assert quiet == []

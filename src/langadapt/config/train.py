@@ -17,7 +17,7 @@ class LoraSettings(Section):
     dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA path.")
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], description="Module names that get adapters (QKVO + MLP by default).")
     train_new_embeddings: bool = Field(True, description="Also train the embedding and output rows of tokens added by the tokenizer stage.")
-    embedding_learning_rate: float | None = Field(None, gt=0, description="Learning rate of the new token rows (defaults to the stage's learning rate).")
+    embedding_learning_rate: float | None = Field(None, gt=0, description="Learning rate of the new token rows (defaults to the stage's learning rate); methods lora, qlora and embeddings, while full trains them at the stage's rate.")
     modules_to_save: list[str] = Field(default_factory=list, description="Extra modules trained in full (e.g. `embed_tokens`, `lm_head`, `norm` for long context).")
 
 

@@ -78,16 +78,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_endpoint(base_url: str, has_key: bool) -> None:
-    """Refuse a URL that is not http(s), or an API key over plain http to another machine."""
+def check_endpoint(base_url: str, has_key: bool, url_setting: str = "--base-url",
+                   key_setting: str = "--api-key or LANGADAPT_DATA_API_KEY") -> None:
+    """Refuse a URL that is not http(s), or an API key over plain http to another machine. The settings'
+    names are the ones the caller's user typed (a flag, or a recipe key for the judge), so the message points
+    at what to change."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"--base-url {base_url!r}: expected http(s)://HOST[:PORT]/PATH, e.g. http://127.0.0.1:8000/v1")
+        raise UserError(f"{url_setting} {base_url!r}: expected http(s)://HOST[:PORT]/PATH, e.g. http://127.0.0.1:8000/v1")
     if parts.username or parts.password:
-        raise UserError("--base-url must not hold credentials; pass the key with --api-key or LANGADAPT_DATA_API_KEY")
+        raise UserError(f"{url_setting} must not hold credentials; pass the key with {key_setting}")
     if has_key and parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise UserError(f"refusing to send an API key over plain http to {parts.hostname}: anyone on the way could read it. "
-                        "Use https, a server on this machine (127.0.0.1), or no key")
+        raise UserError(f"refusing to send an API key over plain http to {parts.hostname} ({url_setting}): anyone on "
+                        "the way could read it. Use https, a server on this machine (127.0.0.1), or no key")
 
 
 def resolve_api_key(base_url: str, api_key: str | None = None, api_key_env: str | None = None,

@@ -58,7 +58,8 @@ class Judge:
 
         if not base_url or not model:
             raise UserError("the LLM judge needs both a base URL and a model name (eval.judge.base_url, eval.judge.model)")
-        check_endpoint(base_url, bool(api_key))
+        check_endpoint(base_url, bool(api_key), url_setting="eval.judge.base_url",
+                       key_setting="the variable named in eval.judge.api_key_env")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model

@@ -14,6 +14,12 @@ class Full(TrainingMethod):
     base_bytes = 4.0
 
     def make_trainable(self, model, cfg, new_ids, tied, notes):
+        # The new rows are rows of the one embedding matrix here, and AdamW's step does not scale with a
+        # gradient's size, so they cannot get a rate of their own without splitting the matrix: say so.
+        emb_lr = cfg.lora.embedding_learning_rate
+        if new_ids and emb_lr is not None and emb_lr != cfg.learning_rate:
+            notes.append(f"lora.embedding_learning_rate={emb_lr:g} is not applied by method full: its {len(new_ids)} "
+                         f"new token rows train with every other weight at learning_rate={cfg.learning_rate:g}")
         return model
 
     def trainable_parameters(self, arch: Arch, cfg, vocab: int, new_tokens: int) -> int:
