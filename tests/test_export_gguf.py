@@ -240,6 +240,9 @@ def test_cli_format_gguf(extended_tiny, tmp_path, capsys):
     assert record["gguf"]["path"] == "export-q8_0.gguf" and record["gguf"]["pre_tokenizer"] == "gpt-2"
     assert record["gguf"]["verification"]["token_ids_equal"] is True
     assert (out / "export-q8_0.gguf").stat().st_size == record["gguf"]["bytes"]
+    card = (out / "README.md").read_text(encoding="utf-8")  # the card names the file it ships beside the weights
+    assert "### llama.cpp, Ollama, LM Studio" in card and "llama-cli -m export-q8_0.gguf -cnv" in card
+    assert "`export-q8_0.gguf` (q8_0," in card and "pre-tokenizer `gpt-2`" in card
 
 
 def test_tokenizer_without_known_split_rules_needs_gguf_pre(tiny_model_dir, tmp_path):

@@ -175,7 +175,8 @@ def render_report(stats: dict[str, Any]) -> str:
         "",
         f"- preset(s): {', '.join(sorted(set((stats.get('presets') or {}).values()))) or '-'}",
         f"- kept for training: {stats['train_documents']:,}; held out for evaluation: {stats['heldout_documents']:,}",
-        f"- characters in / out: {stats['chars_in']:,} / {stats['chars_out']:,}; tokens out: {_count(stats['tokens_out'])}",
+        f"- characters in / out: {stats['chars_in']:,} / {stats['chars_out']:,} (out: the kept documents after "
+        "normalisation, whose CJK-Latin spacing can add characters); tokens out: " + _count(stats['tokens_out']),
         "",
         "## Rejects by reason",
         "",

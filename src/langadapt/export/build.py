@@ -18,6 +18,7 @@ from langadapt.export import changelog
 from langadapt.export.api import export_model
 from langadapt.export.card_eval import training_hours
 from langadapt.export.energy import estimate
+from langadapt.export.gguf import export_gguf
 from langadapt.export.hub import push
 from langadapt.export.license import base_license
 from langadapt.export.merge import base_model_id
@@ -73,6 +74,11 @@ def run_export(job: ExportJob, log: Any = print) -> dict:
     mark_output(job.out, "export")
     export = {"merged": result.merged, "dtype": cfg.dtype, "format": result.info.get("format"),
               "info": result.info, "verification": result.verification}
+    gguf = None
+    if cfg.format == "gguf":  # before the card and any push, so the card names the file and the push carries it
+        gguf = export_gguf(job.out, cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify,
+                           texts=job.heldout[: cfg.verify_texts], log=log)
+        export["gguf"] = {**gguf.as_dict(), "path": gguf.path.name}
 
     base_ref = recipe.base_model if recipe is not None else original_base(result.base.ref)
     try:
@@ -106,4 +112,4 @@ def run_export(job: ExportJob, log: Any = print) -> dict:
     write_json(job.out / "langadapt_export.json", record)
     if cfg.push_to_hub:
         record["hub_url"] = push(job.out, cfg.push_to_hub, version=entries[0]["version"], private=cfg.private, log=log)
-    return {"folder": job.out, "card": card_path, "record": record}
+    return {"folder": job.out, "card": card_path, "record": record, "gguf": gguf}

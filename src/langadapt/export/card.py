@@ -200,6 +200,17 @@ def usage(inp: CardInputs) -> list[str]:
         if (inp.export.get("info") or {}).get("added_tokens"):
             lines += ["The merged checkpoint carries the extended vocabulary in its weights, so vLLM serves it as is "
                       "(vLLM cannot load LoRA adapters that change the embeddings).", ""]
+    gguf = inp.export.get("gguf")
+    if gguf:
+        lines += ["### llama.cpp, Ollama, LM Studio", "",
+                  f"`{gguf['path']}` ({gguf['gguf_type']}, {gguf['bytes'] / 2**20:.0f} MiB, pre-tokenizer "
+                  f"`{gguf.get('pre_tokenizer') or 'default'}`) holds the same model in one file:", "",
+                  "```bash", f"llama-cli -m {gguf['path']} -cnv", f"llama-server -m {gguf['path']}   # OpenAI-compatible, 127.0.0.1:8080",
+                  "```", ""]
+        if (gguf.get("verification") or {}).get("max_relative_diff") is not None:
+            ver = gguf["verification"]
+            lines += [f"Read back through transformers' GGUF loader, its logits differ from the exported weights by at "
+                      f"most {ver['max_relative_diff']:.2g} of the largest logit.", ""]
     lines += ["### langadapt", "", "```bash", f"langadapt chat {ref}", f"langadapt serve {ref}   # OpenAI-compatible API on 127.0.0.1",
               "```", ""]
     return lines

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langadapt.export.build import ExportJob, run_export
-from langadapt.export.gguf import export_gguf
 from langadapt.results import ExportMetrics
 from langadapt.stages import StageContext, StageResult, stage_metrics
 
@@ -80,10 +79,9 @@ def export(job: ExportJob, source_reason: str = "", source_stage: str | None = N
     done = run_export(job)
     record = done["record"]
     outputs = {"export": str(job.out), "card": str(done["card"])}
-    if cfg.format == "gguf":
-        gguf = export_gguf(job.out, cfg.gguf_type, pre=cfg.gguf_pre, verify=cfg.verify, texts=job.heldout)
+    gguf = done["gguf"]
+    if gguf is not None:
         outputs["gguf"] = str(gguf.path)
-        record["gguf"] = gguf.as_dict()
     info = record.get("info") or {}
     metrics = {
         "source_reason": source_reason,
