@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,3 +50,13 @@ def run(cmd: list[str], timeout: int = 240) -> subprocess.CompletedProcess:
 def step_losses(metrics: Path) -> dict[int, float]:
     rows = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
     return {r["step"]: r["loss"] for r in rows if "loss" in r}
+
+
+def huge_model(tiny_model_dir, folder):
+    """The tiny model's files under Llama-3.1-405B's shape: ~1.6 TB in fp32, more than any machine these tests run on."""
+    shutil.copytree(tiny_model_dir, folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg.update(hidden_size=16384, intermediate_size=53248, num_hidden_layers=126, num_attention_heads=128,
+               num_key_value_heads=8, head_dim=128)
+    (folder / "config.json").write_text(json.dumps(cfg))
+    return folder

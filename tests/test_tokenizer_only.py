@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from _train_helpers import write_corpus
+from _train_helpers import huge_model, write_corpus
 from _vocab_gguf import write_vocab_gguf
 
 NEW = 40
@@ -75,13 +75,7 @@ def test_tokenizer_only_matches_the_full_extension(tiny_model_dir, corpus, tmp_p
 
 
 def test_memory_guard_stops_before_building_a_model_too_big(tiny_model_dir, corpus, tmp_path, capsys):
-    big = tmp_path / "huge-model"
-    shutil.copytree(tiny_model_dir, big)
-    cfg = json.loads((big / "config.json").read_text())
-    # Llama-3.1-405B's shape: ~1.6 TB in fp32, more than any machine these tests run on.
-    cfg.update(hidden_size=16384, intermediate_size=53248, num_hidden_layers=126, num_attention_heads=128,
-               num_key_value_heads=8, head_dim=128)
-    (big / "config.json").write_text(json.dumps(cfg))
+    big = huge_model(tiny_model_dir, tmp_path / "huge-model")
     code = _extend("--model", str(big), "--corpus", str(corpus), "--out", str(tmp_path / "o"))
     err = capsys.readouterr().err
     assert code == 2

@@ -1,6 +1,11 @@
 """Stop before a step allocates more memory than the machine has, with the estimate in the message.
 
     check_model_fits("meta-llama/Llama-2-7b", "extending the tokenizer")   # UserError when it cannot fit
+    check_load_fits(folder, "training ... on CPU", 16)                     # bytes per parameter, a lower bound
+
+Used where host memory holds the weights: the tokenizer stage's resize, every CPU model load
+(`models.load_model`: eval, chat, serve, export) and CPU training (`train.loading`, which counts the
+gradient and AdamW moments of a method that trains every weight).
 
 Without the check, a model too big for the machine is not an error but a kill: the kernel's OOM
 killer ends the process with no message (a vocabulary-only GGUF once made `tokenizer extend` build
@@ -57,6 +62,16 @@ def config_parameters(folder: str | Path) -> int | None:
     return sum(p.numel() for p in model.parameters())
 
 
+def model_parameters(ref: str | Path) -> int | None:
+    """Parameters of a local GGUF file or model folder, or None when they cannot be told offline."""
+    path = Path(str(ref)).expanduser()
+    if path.suffix == ".gguf" and path.is_file():
+        return gguf_parameters(path)
+    if path.is_dir() and (path / "config.json").is_file():
+        return config_parameters(path)
+    return None
+
+
 def fp32_load_bytes(ref: str | Path) -> int | None:
     """Peak bytes of loading `ref` in fp32 (the tokenizer stage's dtype), or None when it cannot be told offline."""
     path = Path(str(ref)).expanduser()
@@ -83,3 +98,14 @@ def check_model_fits(ref: str | Path, what: str, extra_bytes: int = 0, hint: str
         return None
     check_fits(need + extra_bytes, what, hint)
     return need + extra_bytes
+
+
+def check_load_fits(ref: str | Path, what: str, bytes_per_parameter: float, hint: str = "") -> int | None:
+    """Raise UserError when `ref`'s parameters at `bytes_per_parameter` cannot fit; returns the estimate.
+    A lower bound (no activations, no loader overhead), so it stops only what cannot possibly run."""
+    n = model_parameters(ref)
+    if n is None:
+        return None
+    need = int(n * bytes_per_parameter)
+    check_fits(need, what, hint)
+    return need

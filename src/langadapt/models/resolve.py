@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from langadapt.errors import UserError, require
+from langadapt.memguard import check_load_fits
 from langadapt.models.aliases import ALIASES, ALIAS_SOURCES
 from langadapt.models.errors import ModelNotFound
 from langadapt.models.gguf import materialize_gguf
@@ -111,6 +112,10 @@ def load_model(
         device = None  # bitsandbytes places the weights itself; moving them afterwards is an error
     resolved = ref if isinstance(ref, ResolvedModel) else resolve_model(ref)
     torch_dtype = _dtype(dtype, torch)
+    if not quantization and not torch.cuda.is_available():
+        # In host memory a model too big is not an error but a kill by the kernel, with no message.
+        check_load_fits(resolved.weights, f"loading {resolved.ref}",
+                        torch_dtype.itemsize if isinstance(torch_dtype, torch.dtype) else 2)
     try:
         model = AutoModelForCausalLM.from_pretrained(
             resolved.weights, dtype=torch_dtype, trust_remote_code=trust_remote_code, **kwargs

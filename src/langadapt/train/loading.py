@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from langadapt.errors import UserError
+from langadapt.memguard import check_load_fits
 from langadapt.models import load_tokenizer, resolve_model
 from langadapt.models.extension import read_extension
 from langadapt.train import methods
@@ -110,6 +111,12 @@ def prepare(model_ref: str, cfg) -> Loaded:
     tokenizer = load_tokenizer(resolved)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if not torch.cuda.is_available():
+        # fp32 on CPU; every weight that trains adds its gradient and two AdamW moments. A lower bound: it only
+        # stops a run the kernel would otherwise kill without a message, partway into loading.
+        check_load_fits(path, f"training {model_ref} with method {method.name} on CPU",
+                        16 if method.trains_base_weights else 4,
+                        hint="method=lora trains adapters over frozen weights" if method.trains_base_weights else "")
     model = AutoModelForCausalLM.from_pretrained(path, config=_model_config(path, cfg), attn_implementation=_attn_impl(cfg),
                                                  **method.load_kwargs(cfg, precision))
     model.config.use_cache = False
