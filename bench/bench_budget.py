@@ -26,7 +26,7 @@ import argparse
 import json
 from pathlib import Path
 
-from bench_init_training import GROUPS, NO_EXTENSION, _init_list, run_cell, summarise
+from bench_init_training import GROUPS, NO_EXTENSION, POEMS, TARGET, _init_list, run_cell, summarise
 
 
 def _steps(value: str) -> list[int]:
@@ -51,8 +51,7 @@ def summarise_budgets(pairs: list[tuple[int, dict, dict]]) -> tuple[list[str], d
     """(steps, extended row, base-tokenizer row) per budget -> the prose sources, the base model's figures,
     and one summary per budget: each model's figures after CPT and their ratio, per group and prose source."""
     first = pairs[0][1]
-    prose = [s for s, meta in first["heldout_sources"].items() if meta.get("language") == "zh-Hant"
-             and s not in ("tang-poems", "song-poems")]
+    prose = [s for s, meta in first["heldout_sources"].items() if meta.get("language") == TARGET and s not in POEMS]
     base = summarise(first, "base", prose)
     extended_untrained = summarise(first, "tokenizer", prose)
     budgets = []

@@ -74,14 +74,11 @@ def model_parameters(ref: str | Path) -> int | None:
 
 def fp32_load_bytes(ref: str | Path) -> int | None:
     """Peak bytes of loading `ref` in fp32 (the tokenizer stage's dtype), or None when it cannot be told offline."""
-    path = Path(str(ref)).expanduser()
-    if path.suffix == ".gguf" and path.is_file():
-        # Converting a GGUF holds the dequantised tensors and the model built from them at once.
-        return 2 * 4 * gguf_parameters(path)
-    if path.is_dir() and (path / "config.json").is_file():
-        n = config_parameters(path)
-        return None if n is None else 4 * n
-    return None
+    n = model_parameters(ref)
+    if n is None:
+        return None
+    # Converting a GGUF holds the dequantised tensors and the model built from them at once.
+    return (2 if Path(str(ref)).expanduser().is_file() else 1) * 4 * n
 
 
 def check_fits(need: int, what: str, hint: str = "") -> None:

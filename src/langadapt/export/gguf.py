@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from langadapt.atomic import write_json
 from langadapt.errors import UserError
 from langadapt.export.gguf_vocab import GGUFVocab, read_vocab
 
@@ -250,7 +249,8 @@ PROBE = "臺北的天氣今天很好，我們去淡水看夕陽吧。The weather
 
 def export_gguf(folder: str | os.PathLike, gguf_type: str = "q8_0", pre: str | None = None, verify: bool = True,
                 texts: Sequence[str] = (), log: Any = print) -> GGUFResult:
-    """Write `<folder name>-<type>.gguf` into an export folder, check it, and note it in langadapt_export.json."""
+    """Write `<folder name>-<type>.gguf` into an export folder and check it (run_export records it in
+    langadapt_export.json and the card)."""
     folder = Path(folder)
     out = folder / f"{folder.name}-{gguf_type}.gguf"
     log(f"writing {gguf_type} GGUF to {out}")
@@ -262,9 +262,4 @@ def export_gguf(folder: str | os.PathLike, gguf_type: str = "q8_0", pre: str | N
         except UserError:
             out.unlink(missing_ok=True)  # a file that fails its check is not left where a user would pick it up
             raise
-    record_path = folder / "langadapt_export.json"
-    if record_path.is_file():
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-        record["gguf"] = {**result.as_dict(), "path": out.name}
-        write_json(record_path, record)
     return result
